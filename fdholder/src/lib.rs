@@ -1,0 +1,5 @@
+//! The s6 fd holder: protocol, daemon and clients.
+//!
+//! Programs arrive with their issue (a later issue); this crate holds its place in the dependency graph.
+
+#![deny(missing_docs)]

@@ -1,0 +1,5 @@
+//! Privilege delegation without suid: the s6-sudo protocol and programs.
+//!
+//! Programs arrive with their issue (a later issue); this crate holds its place in the dependency graph.
+
+#![deny(missing_docs)]

@@ -1,0 +1,3 @@
+//! One module per program: `run(args) -> Result<exit code, Fatal>`.
+
+pub mod svok;

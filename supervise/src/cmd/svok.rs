@@ -1,0 +1,35 @@
+//! `s6-svok servicedir`: exit 0 if a supervisor holds `supervise/lock`, 1 if not
+//! (upstream doc/s6-svok.html).
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use s6rs_sys::cli::{Fatal, Getopt};
+
+const USAGE: &str = "s6-svok servicedir";
+
+/// Runs s6-svok.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut g = Getopt::new(&args, "");
+    if g.next().is_some() {
+        return Err(Fatal::usage(USAGE));
+    }
+    let [dir] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let dir = Path::new(dir);
+    Ok(if is_supervised(dir).map_err(|e| Fatal::sys(format_args!("check {}", dir.display()), &e))? {
+        0
+    } else {
+        1
+    })
+}
+
+/// Whether a supervisor runs on `dir`: `supervise/lock` exists and is locked.
+pub fn is_supervised(dir: &Path) -> io::Result<bool> {
+    match s6rs_sys::fd::open_read_nb(&dir.join("supervise/lock")) {
+        Ok(f) => s6rs_sys::lock::is_locked(f.as_fd()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,14 @@
+//! The s6 supervision tree: service-directory formats (status, death tally, control fifo,
+//! fifodir events), and the programs that run and drive supervisors.
+//!
+//! Upstream pages: doc/servicedir.html, doc/scandir.html, doc/fifodir.html and the page of
+//! each program under `cmd`.
+
+#![deny(missing_docs)]
+
+pub mod control;
+pub mod dtally;
+pub mod fifodir;
+pub mod svstatus;
+
+pub mod cmd;

@@ -1,0 +1,323 @@
+//! Command-line conventions of skalibs programs: s6-style getopt, the fatal/warning message
+//! grammar, exit codes and the `main` wrapper every binary goes through.
+//!
+//! Messages look like `PROG: fatal: unable to VERB OBJ: strerror-text` and
+//! `PROG: warning: ...`; usage errors print `PROG: usage: ...` and exit 100.
+
+use std::ffi::{CStr, OsStr, OsString};
+use std::fmt;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
+
+/// Exit code for a usage error or bad input.
+pub const EXIT_USAGE: u8 = 100;
+/// Exit code for an internal inconsistency.
+pub const EXIT_BUG: u8 = 101;
+/// Exit code for a temporary or system-call failure.
+pub const EXIT_SYS: u8 = 111;
+/// Exit code when an exec failed for another reason than "not found".
+pub const EXIT_EXEC: u8 = 126;
+/// Exit code when the program to exec was not found.
+pub const EXIT_NOTFOUND: u8 = 127;
+
+static PROG: OnceLock<String> = OnceLock::new();
+
+/// Sets the program name used as the prefix of every message. The first call wins.
+pub fn set_prog(name: &str) {
+    let _ = PROG.set(name.to_owned());
+}
+
+/// The program name used as the prefix of messages.
+pub fn prog() -> &'static str {
+    PROG.get().map(String::as_str).unwrap_or("s6-rs")
+}
+
+/// A fatal error: the exit code and the message that follows `PROG: fatal: `
+/// (or `PROG: usage: ` for usage errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fatal {
+    /// The process exit code.
+    pub code: u8,
+    /// The message, without the program prefix.
+    pub msg: String,
+    /// Whether this is a usage message (`usage:` rather than `fatal:`).
+    pub usage: bool,
+}
+
+impl Fatal {
+    /// A fatal error with an arbitrary exit code and message.
+    pub fn new(code: u8, msg: impl Into<String>) -> Fatal {
+        Fatal { code, msg: msg.into(), usage: false }
+    }
+
+    /// A usage error: exit 100 with `PROG: usage: USAGE`.
+    pub fn usage(usage: impl Into<String>) -> Fatal {
+        Fatal { code: EXIT_USAGE, msg: usage.into(), usage: true }
+    }
+
+    /// Bad input (exit 100) with a message.
+    pub fn bad(msg: impl Into<String>) -> Fatal {
+        Fatal::new(EXIT_USAGE, msg)
+    }
+
+    /// A system error (exit 111): `unable to WHAT: strerror`.
+    pub fn sys(what: impl fmt::Display, err: &io::Error) -> Fatal {
+        Fatal::new(EXIT_SYS, format!("unable to {what}: {}", errtext(err)))
+    }
+
+    /// A system error with a chosen exit code: `unable to WHAT: strerror`.
+    pub fn sys_code(code: u8, what: impl fmt::Display, err: &io::Error) -> Fatal {
+        Fatal::new(code, format!("unable to {what}: {}", errtext(err)))
+    }
+}
+
+impl fmt::Display for Fatal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.usage { "usage" } else { "fatal" };
+        write!(f, "{}: {kind}: {}", prog(), self.msg)
+    }
+}
+
+/// The C library's text for an errno value, as `strerror` gives it.
+pub fn strerror(errno: i32) -> String {
+    let mut buf = [0u8; 128];
+    // SAFETY: buf is writable for its whole length; the GNU/XSI variants both NUL-terminate
+    // within it. We call the XSI variant through libc's `__xpg_strerror_r` binding.
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {errno}");
+    }
+    let text = CStr::from_bytes_until_nul(&buf).map(|c| c.to_string_lossy().into_owned());
+    text.unwrap_or_else(|_| format!("Unknown error {errno}"))
+}
+
+/// The strerror text of an `io::Error` (no Rust "(os error N)" suffix).
+pub fn errtext(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(n) => strerror(n),
+        None => err.to_string(),
+    }
+}
+
+/// Prints `PROG: warning: MSG` on stderr.
+pub fn warn(msg: impl fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "{}: warning: {msg}", prog());
+}
+
+/// Prints `PROG: warning: unable to WHAT: strerror` on stderr.
+pub fn warn_sys(what: impl fmt::Display, err: &io::Error) {
+    warn(format_args!("unable to {what}: {}", errtext(err)));
+}
+
+/// Prints `PROG: info: MSG` on stderr.
+pub fn info(msg: impl fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "{}: info: {msg}", prog());
+}
+
+/// The entry point of every binary: runs `run` on the arguments after argv\[0\], prints a
+/// fatal error if there is one, and exits with the returned code.
+pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
+    set_prog(name);
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let code = match run(args) {
+        Ok(code) => code,
+        Err(f) => {
+            let _ = writeln!(io::stderr().lock(), "{f}");
+            f.code
+        }
+    };
+    let _ = io::stdout().flush();
+    std::process::exit(i32::from(code))
+}
+
+/// Lossy display of an OS string for messages.
+pub fn show(s: &OsStr) -> std::borrow::Cow<'_, str> {
+    s.to_string_lossy()
+}
+
+/// One parsed option: the option character and its argument, if it takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opt {
+    /// The option character.
+    pub c: char,
+    /// The argument, for options declared with a trailing `:`.
+    pub arg: Option<OsString>,
+}
+
+impl Opt {
+    /// The argument as UTF-8 text (options with arguments always have one).
+    pub fn arg_str(&self) -> &str {
+        self.arg.as_deref().and_then(OsStr::to_str).unwrap_or("")
+    }
+}
+
+/// skalibs-style getopt: flags cluster (`-du`), an argument may be attached (`-t5`) or be the
+/// next word, `--` ends options, parsing stops at the first operand or at a lone `-`, and
+/// options come back in command-line order.
+pub struct Getopt<'a> {
+    args: &'a [OsString],
+    spec: &'a str,
+    idx: usize,
+    pos: usize,
+}
+
+impl<'a> Getopt<'a> {
+    /// Starts parsing `args` (argv without argv\[0\]) against `spec`, e.g. `"wuT:s:"`.
+    pub fn new(args: &'a [OsString], spec: &'a str) -> Getopt<'a> {
+        Getopt { args, spec, idx: 0, pos: 0 }
+    }
+
+    /// Index of the first operand once parsing has finished.
+    pub fn index(&self) -> usize {
+        self.idx
+    }
+
+    /// The operands left once parsing has finished.
+    pub fn operands(&self) -> &'a [OsString] {
+        &self.args[self.idx.min(self.args.len())..]
+    }
+
+    /// The next option; `Err(c)` for an unknown option or a missing argument.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Result<Opt, char>> {
+        if self.pos == 0 {
+            let word = self.args.get(self.idx)?.as_bytes();
+            if word == b"--" {
+                self.idx += 1;
+                return None;
+            }
+            if word.len() < 2 || word[0] != b'-' {
+                return None;
+            }
+            self.pos = 1;
+        }
+        let word = self.args[self.idx].as_bytes();
+        let c = word[self.pos] as char;
+        self.pos += 1;
+        let at_end = self.pos >= word.len();
+        let Some(i) = self.spec.find(c).filter(|_| c != ':') else {
+            if at_end {
+                self.advance();
+            }
+            return Some(Err(c));
+        };
+        let takes_arg = self.spec.as_bytes().get(i + 1) == Some(&b':');
+        if !takes_arg {
+            if at_end {
+                self.advance();
+            }
+            return Some(Ok(Opt { c, arg: None }));
+        }
+        let arg = if !at_end {
+            OsStr::from_bytes(&word[self.pos..]).to_owned()
+        } else {
+            match self.args.get(self.idx + 1) {
+                Some(a) => {
+                    self.idx += 1;
+                    a.clone()
+                }
+                None => {
+                    self.advance();
+                    return Some(Err(c));
+                }
+            }
+        };
+        self.advance();
+        Some(Ok(Opt { c, arg: Some(arg) }))
+    }
+
+    fn advance(&mut self) {
+        self.idx += 1;
+        self.pos = 0;
+    }
+}
+
+/// Parses an unsigned decimal integer as skalibs' `uint_scan` does for whole arguments.
+pub fn parse_uint<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    fn collect(v: &[&str], spec: &str) -> (Vec<Result<Opt, char>>, Vec<OsString>) {
+        let a = args(v);
+        let mut g = Getopt::new(&a, spec);
+        let mut out = Vec::new();
+        while let Some(o) = g.next() {
+            out.push(o);
+        }
+        let rest = g.operands().to_vec();
+        (out, rest)
+    }
+
+    fn o(c: char, arg: Option<&str>) -> Result<Opt, char> {
+        Ok(Opt { c, arg: arg.map(OsString::from) })
+    }
+
+    #[test]
+    fn clusters_in_order() {
+        let (opts, rest) = collect(&["-du", "-t5", "dir"], "dut:");
+        assert_eq!(opts, vec![o('d', None), o('u', None), o('t', Some("5"))]);
+        assert_eq!(rest, args(&["dir"]));
+    }
+
+    #[test]
+    fn separate_argument_and_double_dash() {
+        let (opts, rest) = collect(&["-T", "100", "--", "-x"], "T:x");
+        assert_eq!(opts, vec![o('T', Some("100"))]);
+        assert_eq!(rest, args(&["-x"]));
+    }
+
+    #[test]
+    fn stops_at_first_operand() {
+        let (opts, rest) = collect(&["-a", "prog", "-b"], "ab");
+        assert_eq!(opts, vec![o('a', None)]);
+        assert_eq!(rest, args(&["prog", "-b"]));
+    }
+
+    #[test]
+    fn lone_dash_is_operand() {
+        let (opts, rest) = collect(&["-", "x"], "a");
+        assert!(opts.is_empty());
+        assert_eq!(rest, args(&["-", "x"]));
+    }
+
+    #[test]
+    fn unknown_and_missing_argument() {
+        let (opts, _) = collect(&["-z"], "a");
+        assert_eq!(opts, vec![Err('z')]);
+        let (opts, _) = collect(&["-t"], "t:");
+        assert_eq!(opts, vec![Err('t')]);
+    }
+
+    #[test]
+    fn attached_argument_after_cluster() {
+        let (opts, _) = collect(&["-wuT500"], "wuT:");
+        assert_eq!(opts, vec![o('w', None), o('u', None), o('T', Some("500"))]);
+    }
+
+    #[test]
+    fn strerror_is_plain() {
+        assert_eq!(strerror(libc::ENOENT), "No such file or directory");
+        let e = io::Error::from_raw_os_error(libc::EACCES);
+        assert_eq!(errtext(&e), "Permission denied");
+    }
+
+    #[test]
+    fn uint_parsing() {
+        assert_eq!(parse_uint::<u32>("42"), Some(42));
+        assert_eq!(parse_uint::<u32>("-1"), None);
+        assert_eq!(parse_uint::<u32>(""), None);
+        assert_eq!(parse_uint::<u32>("4x"), None);
+    }
+}

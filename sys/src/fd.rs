@@ -1,0 +1,183 @@
+//! File-descriptor helpers: close-on-exec pipes, flag changes, moving an fd to a fixed
+//! number for a child, fifos, and skalibs' atomic file replacement.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Creates a pipe whose both ends are close-on-exec: `(read, write)`.
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    pipe_flags(libc::O_CLOEXEC)
+}
+
+/// Creates a close-on-exec, non-blocking pipe: `(read, write)`.
+pub fn pipe_nb() -> io::Result<(OwnedFd, OwnedFd)> {
+    pipe_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+}
+
+fn pipe_flags(flags: i32) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    syscall!(pipe2(fds.as_mut_ptr(), flags))?;
+    // SAFETY: pipe2 succeeded, so both fds are fresh and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Sets or clears O_NONBLOCK.
+pub fn set_nonblock(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    let flags = syscall!(fcntl(raw, libc::F_GETFL))?;
+    let new = if on { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK };
+    if new != flags {
+        syscall!(fcntl(raw, libc::F_SETFL, new))?;
+    }
+    Ok(())
+}
+
+/// Sets or clears FD_CLOEXEC.
+pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    let flags = syscall!(fcntl(raw, libc::F_GETFD))?;
+    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    syscall!(fcntl(raw, libc::F_SETFD, new)).map(drop)
+}
+
+/// Whether `fd` is open in this process.
+pub fn is_open(fd: RawFd) -> bool {
+    syscall!(fcntl(fd, libc::F_GETFD)).is_ok()
+}
+
+/// Makes `to` a copy of `from` (dup2). The copy does not have FD_CLOEXEC. If both are the
+/// same number, FD_CLOEXEC is cleared instead, so the fd survives exec either way.
+pub fn dup_to(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
+    if from.as_raw_fd() == to {
+        return set_cloexec(from, false);
+    }
+    syscall!(dup2(from.as_raw_fd(), to)).map(drop)
+}
+
+/// Duplicates an fd as a new close-on-exec fd numbered at least `min`.
+pub fn dup_min(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
+    let n = syscall!(fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// Takes ownership of an inherited fd number (e.g. a notification fd given on the command
+/// line), checking that it is open.
+pub fn adopt(fd: RawFd) -> io::Result<OwnedFd> {
+    syscall!(fcntl(fd, libc::F_GETFD))?;
+    // SAFETY: the fd is open and the caller hands its ownership to us (it came from our
+    // parent, and nothing else in this process refers to it).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Writes all of `buf` to `fd`, retrying on EINTR.
+pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match syscall!(write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len())) {
+            Ok(n) => buf = &buf[n as usize..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// One `read(2)`, retrying on EINTR.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match syscall!(read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())) {
+            Ok(n) => return Ok(n as usize),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A path as a C string (paths with NUL bytes are invalid input).
+pub fn cpath(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// `mkfifo(path, mode)` (the umask applies).
+pub fn mkfifo(path: &Path, mode: u32) -> io::Result<()> {
+    let c = cpath(path)?;
+    syscall!(mkfifo(c.as_ptr(), mode as libc::mode_t)).map(drop)
+}
+
+/// Sets the process umask, returning the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
+}
+
+/// Opens a file read-only and non-blocking, close-on-exec.
+pub fn open_read_nb(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+/// Opens a file write-only and non-blocking, close-on-exec (for fifos: fails with ENXIO when
+/// nobody reads).
+pub fn open_write_nb(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
+/// The path of the temporary file used by [`replace_file`]: `path` + `.new`.
+pub fn new_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".new");
+    PathBuf::from(s)
+}
+
+/// Replaces `path` atomically as s6 does: write `path.new` (mode 0666 under the umask, no
+/// fsync), then rename it over `path`; on failure the `.new` file is removed.
+pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = new_path(path);
+    let res = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o666)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn pipe_write_read() {
+        let (r, w) = pipe().unwrap();
+        write_all(w.as_fd(), b"abc").unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+    }
+
+    #[test]
+    fn replace_file_is_atomic_rename() {
+        let dir = std::env::temp_dir().join(format!("s6rs-fd-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("status");
+        replace_file(&p, b"one").unwrap();
+        replace_file(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert!(!new_path(&p).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,18 @@
+//! Kernel-facing mechanisms shared by every s6-rs program.
+//!
+//! This crate knows no s6 file names and no s6 protocols: it is the layer that skalibs is
+//! for s6. Each module is one kernel or daemontools concept, written once.
+
+#![deny(missing_docs)]
+
+#[macro_use]
+mod syscall;
+
+pub mod cli;
+pub mod deadline;
+pub mod event;
+pub mod exec;
+pub mod fd;
+pub mod lock;
+pub mod sig;
+pub mod tai;

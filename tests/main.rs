@@ -1,0 +1,6 @@
+//! Integration tests: real processes in temp dirs, one module per area, plus interop
+//! against Debian's s6 at /usr/bin.
+
+mod support;
+
+mod supervise;

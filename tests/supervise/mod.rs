@@ -1,0 +1,3 @@
+//! The supervision tree: our programs, and interop with real s6.
+
+mod svok;

@@ -1,0 +1,177 @@
+//! Shared test machinery: our binaries by explicit path, temp dirs, child processes that are
+//! killed by PID when a test ends, and bounded event waits.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of one of our programs, built by cargo for this test run. Never looked up in PATH.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_BIN_EXE_s6-svok"));
+    let p = dir.parent().expect("bin dir").join(name);
+    assert!(p.exists(), "our binary {name} was not built at {}", p.display());
+    p
+}
+
+/// Path of a real s6 2.11 program from Debian, for interop tests. Panics (never skips) when
+/// it is missing: `.ci/run` installs it.
+pub fn real(name: &str) -> PathBuf {
+    let p = Path::new("/usr/bin").join(name);
+    assert!(p.exists(), "real s6 program {} is missing: apt-get install s6 execline", p.display());
+    p
+}
+
+/// A scratch directory removed at drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("s6rs-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir temp");
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn join(&self, s: &str) -> PathBuf {
+        self.0.join(s)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Processes started by a test. Drop asks each one to stop with SIGTERM (a supervisor then
+/// stops its service), waits a bounded time, then SIGKILLs by PID what is left, including
+/// grandchildren the test registered with [`Tree::adopt`].
+#[derive(Default)]
+pub struct Tree {
+    children: Vec<Child>,
+    others: Vec<i32>,
+}
+
+impl Tree {
+    pub fn new() -> Tree {
+        Tree::default()
+    }
+
+    /// Starts `cmd` and keeps it for cleanup; returns its pid.
+    pub fn spawn(&mut self, mut cmd: Command) -> u32 {
+        let child = cmd.spawn().expect("spawn");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Registers a pid the test did not start directly (e.g. a service under a supervisor)
+    /// so that Drop kills it too.
+    pub fn adopt(&mut self, pid: i32) {
+        if pid > 0 {
+            self.others.push(pid);
+        }
+    }
+
+    /// Takes back a child (to wait on it), so Drop no longer kills it.
+    pub fn take(&mut self, pid: u32) -> Option<Child> {
+        let i = self.children.iter().position(|c| c.id() == pid)?;
+        Some(self.children.remove(i))
+    }
+
+    /// Signals a child by PID.
+    pub fn signal(&self, pid: u32, sig: i32) {
+        // SAFETY: kill with a pid we started.
+        unsafe { libc::kill(pid as i32, sig) };
+    }
+
+    /// Waits (bounded) for a child to exit and returns its status.
+    pub fn wait_exit(&mut self, pid: u32, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let i = self.children.iter().position(|c| c.id() == pid)?;
+        loop {
+            if let Ok(Some(st)) = self.children[i].try_wait() {
+                self.children.remove(i);
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        for c in &self.children {
+            // SAFETY: plain kill of pids we started.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for c in &mut self.children {
+            loop {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        for &pid in &self.others {
+            // SAFETY: plain kill of pids registered by the test.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Polls `cond` until it holds or `timeout` passes. Used only where the condition is a
+/// file-system state with no event to wait on from outside the process under test.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs a command to completion (bounded by `timeout`), capturing its output.
+pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("command timed out: {:?}; stderr: {}", cmd, String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Writes an executable script.
+pub fn script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).expect("write script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
