@@ -9,6 +9,7 @@
 pub mod control;
 pub mod dtally;
 pub mod fifodir;
+pub mod servicedir;
 pub mod svstatus;
 
 pub mod cmd;
