@@ -1,0 +1,9 @@
+#!/bin/sh
+# Runs every benchmark, side by side with real s6 (Debian's package) in the same run.
+# Benchmarks are never part of the test suite.
+set -eu
+cd "$(dirname "$0")/.."
+[ -x /usr/bin/s6-svscan ] || { echo "bench: install real s6 first: apt-get install s6 execline" >&2; exit 100; }
+cargo build --release --bins
+sync
+python3 bench/supervise_tree.py "$@"
