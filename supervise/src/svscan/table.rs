@@ -261,9 +261,11 @@ impl Table {
         for s in &mut self.slots {
             s.active = s.used && s.seen;
         }
-        let dead: Vec<u32> = self.used().filter(|&i| !self.slot(i).active && self.slot(i).pid == 0).collect();
-        for i in dead {
-            self.remove(i);
+        for i in 0..self.slots.len() as u32 {
+            let s = self.slot(i);
+            if s.used && !s.active && s.pid == 0 {
+                self.remove(i);
+            }
         }
     }
 
