@@ -436,8 +436,11 @@ fn svscan_restarts_a_dead_supervisor_no_sooner_than_a_second() {
     assert!(seen.elapsed() >= Duration::from_millis(900), "restarted after {:?}", seen.elapsed());
     tree.adopt(third.unwrap());
     wait_supervised(&scan.join("a"));
-    service_pid(&mut tree, &scan.join("a"));
-    assert_eq!(stop(&mut tree, &sv), Some(0));
+    let pid = service_pid(&mut tree, &scan.join("a"));
+    // SIGINT is SIGTERM's twin: stop everything, wait, exit.
+    tree.signal(sv.pid, libc::SIGINT);
+    assert_eq!(tree.wait_exit(sv.pid, T).and_then(|s| s.code()), Some(0));
+    assert!(!alive(pid));
 }
 
 #[test]
@@ -461,8 +464,8 @@ fn svscan_signal_scripts_replace_builtins() {
     wait_supervised(&scan.join("late"));
     service_pid(&mut tree, &scan.join("late"));
     // The scripts' processes were reaped like any other child: no zombie is left.
-    let zombies = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", sv.pid)).unwrap();
-    assert_eq!(zombies.split_whitespace().count(), 1, "children: {zombies}");
+    let children = || std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", sv.pid)).unwrap();
+    assert!(wait_until(T, || children().split_whitespace().count() == 1), "children: {}", children());
     assert_eq!(svscanctl(&["-t"], &scan).status.code(), Some(0));
     assert_eq!(tree.wait_exit(sv.pid, T).and_then(|s| s.code()), Some(0));
 }
@@ -650,4 +653,39 @@ fn svscan_abort_leaves_supervisors_and_failed_finish_execs_crash() {
     // SAFETY: kill by pid, the orphaned supervisor (it stops its service on SIGTERM).
     unsafe { libc::kill(sup, libc::SIGTERM) };
     wait_unsupervised(&scan.join("a"));
+}
+
+#[test]
+fn svscan_t_hups_loggers_and_sigquit_terms_them() {
+    let t = TempDir::new("svscan-quit");
+    let mut tree = Tree::new();
+    // A logger that never reads: only a SIGTERM (q, SIGQUIT) takes it down.
+    let setup = |name: &str| {
+        let scan = t.join(name);
+        service(&scan.join("a"), "exec sleep 1000\n");
+        service(&scan.join("a/log"), "exec sleep 1000\n");
+        scan
+    };
+    let scan = setup("t");
+    let sv = start(&mut tree, &scan, &[]);
+    let main = service_pid(&mut tree, &scan.join("a"));
+    let logger = service_pid(&mut tree, &scan.join("a/log"));
+    // t: the service goes, the logger's supervisor only got SIGHUP and waits for its
+    // service to exit on its own; s6-svscan waits for it.
+    assert_eq!(svscanctl(&["-t"], &scan).status.code(), Some(0));
+    wait_unsupervised(&scan.join("a"));
+    assert!(!alive(main));
+    assert!(alive(logger));
+    assert!(tree.wait_exit(sv.pid, Duration::from_millis(300)).is_none());
+    // SAFETY: kill by pid, the logger service read from its status file.
+    unsafe { libc::kill(logger, libc::SIGTERM) };
+    assert_eq!(tree.wait_exit(sv.pid, T).and_then(|s| s.code()), Some(0));
+
+    let scan = setup("q");
+    let sv = start(&mut tree, &scan, &[]);
+    let main = service_pid(&mut tree, &scan.join("a"));
+    let logger = service_pid(&mut tree, &scan.join("a/log"));
+    tree.signal(sv.pid, libc::SIGQUIT);
+    assert_eq!(tree.wait_exit(sv.pid, T).and_then(|s| s.code()), Some(0));
+    assert!(!alive(main) && !alive(logger));
 }

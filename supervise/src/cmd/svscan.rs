@@ -464,10 +464,19 @@ impl Svscan {
         }
     }
 
-    /// Sends the pending kills. Kills asked for with a scan wait for that scan, unless we
-    /// are finishing: then no scan will come.
+    /// Sends the pending kills. Kills asked for with a scan wait for that scan. When we are
+    /// finishing no scan will come: a kill of everything (`t`, `q`) still goes out, but a
+    /// kill of inactive services that waited for a scan is dropped, as upstream drops it.
     fn kill(&mut self) {
-        if self.what & KILLS == 0 || (self.cont && self.what & AFTER_SCAN != 0) {
+        if self.what & AFTER_SCAN != 0 && self.what & KILLS != 0 {
+            if self.cont {
+                return;
+            }
+            if self.what & KILL_ALL == 0 {
+                self.what &= !KILLS;
+            }
+        }
+        if self.what & KILLS == 0 {
             return;
         }
         let set = KillSet {
