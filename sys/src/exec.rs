@@ -296,6 +296,19 @@ pub fn wait(pid: i32) -> io::Result<WaitStatus> {
     }
 }
 
+/// Waits (blocking) for any child to terminate; EINTR is retried. ECHILD is returned as an
+/// error: there is nothing left to wait for.
+pub fn wait_any() -> io::Result<(i32, WaitStatus)> {
+    let mut status = 0;
+    loop {
+        match syscall!(waitpid(-1, &mut status, 0)) {
+            Ok(pid) => return Ok((pid, WaitStatus(status))),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The path of a sibling program: `name` in the directory of the running executable, so
 /// that s6-rs programs run each other and never a same-named program found in PATH.
 pub fn sibling(name: &str) -> PathBuf {

@@ -1,3 +1,5 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
 pub mod svok;
+pub mod svscan;
+pub mod svscanctl;
