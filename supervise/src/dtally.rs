@@ -53,6 +53,8 @@ impl Death {
 
 /// Parses a whole tally; `None` if its size is not a multiple of 14 (corrupt).
 pub fn unpack_all(data: &[u8]) -> Option<Vec<Death>> {
+    // `is_multiple_of` is newer than the workspace's rust-version (1.80).
+    #[allow(clippy::manual_is_multiple_of)]
     if data.len() % SIZE != 0 {
         return None;
     }

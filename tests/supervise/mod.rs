@@ -1,3 +1,7 @@
 //! The supervision tree: our programs, and interop with real s6.
 
+mod interop_supervise;
+// Named after the program it tests, as every module here is.
+#[allow(clippy::module_inception)]
+mod supervise;
 mod svok;

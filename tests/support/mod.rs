@@ -93,6 +93,8 @@ impl Tree {
     }
 
     /// Waits (bounded) for a child to exit and returns its status.
+    // The child is dropped only after try_wait has reaped it.
+    #[allow(clippy::zombie_processes)]
     pub fn wait_exit(&mut self, pid: u32, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         let i = self.children.iter().position(|c| c.id() == pid)?;

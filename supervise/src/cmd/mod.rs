@@ -1,3 +1,4 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
+pub mod supervise;
 pub mod svok;
