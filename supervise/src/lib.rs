@@ -10,6 +10,7 @@ pub mod control;
 pub mod dtally;
 pub mod fifodir;
 pub mod servicedir;
+pub mod supervisor;
 pub mod svscan;
 pub mod svstatus;
 

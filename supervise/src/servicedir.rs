@@ -28,16 +28,30 @@ impl<T> Setting<T> {
     }
 }
 
-/// Reads the first line of `dir/name`, trimmed of surrounding whitespace.
+/// How much of a setting file is looked at: these files hold one short word, and a
+/// supervisor must not be made to swallow a huge file.
+const MAX_READ: usize = 64;
+
+/// Reads the first line of `dir/name` (at most [`MAX_READ`] bytes), trimmed of surrounding
+/// whitespace. The open is non-blocking, so a fifo put there cannot hang a supervisor.
 fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
-    match std::fs::read(dir.join(name)) {
-        Ok(b) => {
-            let line = b.split(|&c| c == b'\n').next().unwrap_or(&[]);
-            Ok(Some(String::from_utf8_lossy(line).trim().to_owned()))
+    let f = match s6rs_sys::fd::open_read_nb(&dir.join(name)) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = [0u8; MAX_READ];
+    let mut len = 0;
+    while len < buf.len() {
+        match s6rs_sys::fd::read(std::os::fd::AsFd::as_fd(&f), &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
     }
+    let line = buf[..len].split(|&c| c == b'\n').next().unwrap_or(&[]);
+    Ok(Some(String::from_utf8_lossy(line).trim().to_owned()))
 }
 
 /// Reads an unsigned integer file such as `notification-fd`, `timeout-kill` or

@@ -8,7 +8,7 @@ use std::ffi::{CStr, OsStr, OsString};
 use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 /// Exit code for a usage error or bad input.
 pub const EXIT_USAGE: u8 = 100;
@@ -21,16 +21,28 @@ pub const EXIT_EXEC: u8 = 126;
 /// Exit code when the program to exec was not found.
 pub const EXIT_NOTFOUND: u8 = 127;
 
-static PROG: OnceLock<String> = OnceLock::new();
+// Names are leaked on purpose: a program sets its name once or twice in its life, and
+// handing out `&'static str` keeps every message path free of locking and allocation.
+static PROG: RwLock<Option<&'static str>> = RwLock::new(None);
 
 /// Sets the program name used as the prefix of every message. The first call wins.
 pub fn set_prog(name: &str) {
-    let _ = PROG.set(name.to_owned());
+    let mut p = PROG.write().unwrap_or_else(|e| e.into_inner());
+    if p.is_none() {
+        *p = Some(Box::leak(name.to_owned().into_boxed_str()));
+    }
+}
+
+/// Replaces the program name even if one is set: for programs whose messages name what
+/// they work on, such as `s6-supervise DIR`.
+pub fn rename_prog(name: &str) {
+    let mut p = PROG.write().unwrap_or_else(|e| e.into_inner());
+    *p = Some(Box::leak(name.to_owned().into_boxed_str()));
 }
 
 /// The program name used as the prefix of messages.
 pub fn prog() -> &'static str {
-    PROG.get().map(String::as_str).unwrap_or("s6-rs")
+    PROG.read().unwrap_or_else(|e| e.into_inner()).unwrap_or("s6-rs")
 }
 
 /// A fatal error: the exit code and the message that follows `PROG: fatal: `
