@@ -39,6 +39,9 @@ const NAMES: &[(i32, &str)] = &[
     (libc::SIGSYS, "SYS"),
 ];
 
+/// Other names skalibs' `sig_number` accepts for the same numbers (Linux values).
+const ALIASES: &[(i32, &str)] = &[(libc::SIGABRT, "IOT"), (libc::SIGCHLD, "CLD"), (libc::SIGIO, "POLL")];
+
 /// The name of a signal with its `SIG` prefix (`SIGTERM`), or `None` if unknown.
 pub fn name(sig: i32) -> Option<String> {
     NAMES.iter().find(|(n, _)| *n == sig).map(|(_, s)| format!("SIG{s}"))
@@ -57,7 +60,7 @@ pub fn parse(s: &str) -> Option<i32> {
     }
     let up = s.to_ascii_uppercase();
     let bare = up.strip_prefix("SIG").unwrap_or(&up);
-    NAMES.iter().find(|(_, s)| *s == bare).map(|(n, _)| *n)
+    NAMES.iter().chain(ALIASES).find(|(_, s)| *s == bare).map(|(n, _)| *n)
 }
 
 /// A set of signals.
@@ -187,5 +190,7 @@ mod tests {
         assert_eq!(parse("9"), Some(9));
         assert_eq!(parse("0"), None);
         assert_eq!(parse("NOPE"), None);
+        assert_eq!(parse("sigiot"), Some(libc::SIGABRT));
+        assert_eq!(parse("POLL"), Some(libc::SIGIO));
     }
 }

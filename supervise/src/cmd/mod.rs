@@ -1,3 +1,11 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
+pub mod permafailon;
+pub mod svc;
+pub mod svdt;
+pub mod svdt_clear;
+pub mod svlink;
 pub mod svok;
+pub mod svperms;
+pub mod svstat;
+pub mod svunlink;
