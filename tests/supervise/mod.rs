@@ -2,4 +2,7 @@
 
 mod clients_util;
 mod svc;
+mod svdt;
 mod svok;
+mod svperms;
+mod svstat;
