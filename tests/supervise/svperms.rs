@@ -47,6 +47,9 @@ fn svperms(prog: &str, args: &[&str], dirs: &[&Path]) -> Output {
     }
 }
 
+/// (mode, gid).
+type Perm = (u32, u32);
+
 const DAEMON: u32 = 1;
 const BIN: u32 = 2;
 
@@ -56,7 +59,7 @@ fn svperms_modes_are_formats_1_6_and_the_same_as_real() {
     let untouched = [(0o644, 0), (0o644, 0)];
     // (options, supervise/, control, event), with root's primary group 0 as "the owner's";
     // Every dir starts as `-O :3 -E :3` left it.
-    let cases: &[(&[&str], (u32, u32), (u32, u32), (u32, u32))] = &[
+    let cases: &[(&[&str], Perm, Perm, Perm)] = &[
         (&["-u"], (0o700, 0), (0o600, 0), (0o3730, 3)),
         (&["-g", "daemon"], (0o710, DAEMON), (0o600, 0), (0o3730, 3)),
         (&["-G", "daemon"], (0o710, DAEMON), (0o620, DAEMON), (0o3730, 3)),
