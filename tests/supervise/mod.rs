@@ -3,6 +3,7 @@
 mod clients_util;
 mod svc;
 mod svdt;
+mod svlink;
 mod svok;
 mod svperms;
 mod svstat;
