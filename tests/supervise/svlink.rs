@@ -67,8 +67,9 @@ fn svlink_then_svunlink_with_a_logger() {
         ours("s6-svunlink", &[OsStr::new("-t"), OsStr::new("5000"), scan.dir.as_os_str(), OsStr::new("svc")]);
     assert!(o.status.success() && o.stderr.is_empty(), "{}", err(&o));
     assert!(std::fs::symlink_metadata(scan.dir.join("svc")).is_err());
-    // Both supervisors have exited by the time s6-svunlink returns.
-    assert!(!is_supervised(&dir).unwrap() && !is_supervised(&dir.join("log")).unwrap());
+    // Both supervisors have sent their last event (`x`) by the time s6-svunlink returns;
+    // their locks go with the processes a moment later.
+    assert!(wait_until(T, || !is_supervised(&dir).unwrap() && !is_supervised(&dir.join("log")).unwrap()));
     assert!(wait_until(T, || !alive(pid) && !alive(logpid)));
 }
 
