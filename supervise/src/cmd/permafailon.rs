@@ -29,20 +29,6 @@ pub struct Events {
 
 const SEPARATORS: &[u8] = b",; \n\r\t";
 
-/// skalibs' `sig0_scan` on a whole word: a name or a number, optionally after `SIG`.
-fn scan_signal(word: &str) -> Option<u32> {
-    let bare = |s: &str| {
-        parse_uint::<u32>(s).or_else(|| {
-            let named = !s.is_empty() && !s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("SIG"));
-            named.then(|| s6rs_sys::sig::parse(s)).flatten().map(|n| n as u32)
-        })
-    };
-    bare(word).or_else(|| {
-        let rest = word.get(..3).filter(|p| p.eq_ignore_ascii_case("SIG")).and(word.get(3..))?;
-        bare(rest)
-    })
-}
-
 /// Whether glibc's `sigaddset` accepts the number (it refuses 0, its two internal
 /// real-time signals, and anything past 64).
 fn valid_signal(sig: u32) -> bool {
@@ -89,7 +75,8 @@ impl Events {
             } else {
                 let end = s[pos..].iter().position(|c| SEPARATORS.contains(c)).map_or(s.len(), |n| pos + n);
                 let word = &spec[pos..end];
-                let sig = scan_signal(word).ok_or_else(|| Fatal::bad("invalid status list specification"))?;
+                let sig = s6rs_sys::sig::scan(word)
+                    .ok_or_else(|| Fatal::bad("invalid status list specification"))?;
                 if !valid_signal(sig) {
                     return Err(Fatal::bad("invalid signal"));
                 }

@@ -41,14 +41,12 @@ const SIGNAL_LETTERS: [(i32, u8); 12] = [
 /// The letter for `-s SIG`: a name (any case, `SIG` optional) or a number.
 fn signal_letter(arg: &OsStr) -> Result<u8, Fatal> {
     let text = arg.to_string_lossy();
-    let sig = match parse_uint::<u32>(&text) {
-        Some(n) => i32::try_from(n).ok(),
-        None => s6rs_sys::sig::parse(&text),
+    let Some(sig) = s6rs_sys::sig::scan(&text) else {
+        return Err(Fatal::bad(format!("invalid signal: {text}")));
     };
-    let Some(sig) = sig else { return Err(Fatal::bad(format!("invalid signal: {text}"))) };
     SIGNAL_LETTERS
         .iter()
-        .find(|&&(s, _)| s == sig)
+        .find(|&&(s, _)| s as u32 == sig)
         .map(|&(_, l)| l)
         .ok_or_else(|| Fatal::bad(format!("{text} is not in the list of user-available signals")))
 }
@@ -218,11 +216,15 @@ mod tests {
         assert_eq!(signal_letter(OsStr::new("term")).unwrap(), b't');
         assert_eq!(signal_letter(OsStr::new("SIGWINCH")).unwrap(), b'y');
         assert_eq!(signal_letter(OsStr::new("9")).unwrap(), b'k');
+        assert_eq!(signal_letter(OsStr::new("Sig1")).unwrap(), b'h');
         assert_eq!(
             signal_letter(OsStr::new("SEGV")).unwrap_err().msg,
             "SEGV is not in the list of user-available signals"
         );
-        assert_eq!(signal_letter(OsStr::new("0")).unwrap_err().code, 100);
+        assert_eq!(
+            signal_letter(OsStr::new("0")).unwrap_err().msg,
+            "0 is not in the list of user-available signals"
+        );
         assert_eq!(signal_letter(OsStr::new("bogus")).unwrap_err().msg, "invalid signal: bogus");
     }
 
