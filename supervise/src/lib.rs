@@ -9,6 +9,7 @@
 pub mod control;
 pub mod dtally;
 pub mod fifodir;
+pub mod link;
 pub mod servicedir;
 pub mod supervisor;
 pub mod svscan;

@@ -16,3 +16,4 @@ pub mod fd;
 pub mod lock;
 pub mod sig;
 pub mod tai;
+pub mod user;

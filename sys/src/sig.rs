@@ -39,6 +39,9 @@ const NAMES: &[(i32, &str)] = &[
     (libc::SIGSYS, "SYS"),
 ];
 
+/// Other names skalibs' `sig_number` accepts for the same numbers (Linux values).
+const ALIASES: &[(i32, &str)] = &[(libc::SIGABRT, "IOT"), (libc::SIGCHLD, "CLD"), (libc::SIGIO, "POLL")];
+
 /// The name of a signal with its `SIG` prefix (`SIGTERM`), or `None` if unknown.
 pub fn name(sig: i32) -> Option<String> {
     NAMES.iter().find(|(n, _)| *n == sig).map(|(_, s)| format!("SIG{s}"))
@@ -57,7 +60,27 @@ pub fn parse(s: &str) -> Option<i32> {
     }
     let up = s.to_ascii_uppercase();
     let bare = up.strip_prefix("SIG").unwrap_or(&up);
-    NAMES.iter().find(|(_, s)| *s == bare).map(|(n, _)| *n)
+    NAMES.iter().chain(ALIASES).find(|(_, s)| *s == bare).map(|(n, _)| *n)
+}
+
+/// skalibs' `sig0_scan` on a whole word: a name or a decimal number, either one optionally
+/// after `SIG`, case-insensitively (`TERM`, `sigterm`, `15`, `SIG15`). Numbers are not
+/// range-checked: callers decide what they accept.
+pub fn scan(word: &str) -> Option<u32> {
+    let bare = |s: &str| {
+        crate::cli::parse_uint::<u32>(s).or_else(|| {
+            let up = s.to_ascii_uppercase();
+            NAMES.iter().chain(ALIASES).find(|(_, n)| *n == up).map(|&(n, _)| n as u32)
+        })
+    };
+    bare(word).or_else(|| {
+        let prefixed = word.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("SIG"));
+        if prefixed {
+            word.get(3..).and_then(bare)
+        } else {
+            None
+        }
+    })
 }
 
 /// A set of signals.
@@ -187,5 +210,13 @@ mod tests {
         assert_eq!(parse("9"), Some(9));
         assert_eq!(parse("0"), None);
         assert_eq!(parse("NOPE"), None);
+        assert_eq!(parse("sigiot"), Some(libc::SIGABRT));
+        assert_eq!(parse("POLL"), Some(libc::SIGIO));
+        assert_eq!(scan("SIG15"), Some(15));
+        assert_eq!(scan("sigTerm"), Some(15));
+        assert_eq!(scan("0"), Some(0));
+        assert_eq!(scan("SIGSIGTERM"), None);
+        assert_eq!(scan(" TERM"), None);
+        assert_eq!(scan(""), None);
     }
 }

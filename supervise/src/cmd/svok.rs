@@ -1,28 +1,23 @@
 //! `s6-svok servicedir`: exit 0 if a supervisor holds `supervise/lock`, 1 if not
 //! (upstream doc/s6-svok.html).
+//!
+//! As upstream, options are not parsed and only the first argument is looked at.
 
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::Fatal;
 
 const USAGE: &str = "s6-svok servicedir";
 
 /// Runs s6-svok.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "");
-    if g.next().is_some() {
-        return Err(Fatal::usage(USAGE));
-    }
-    let [dir] = g.operands() else { return Err(Fatal::usage(USAGE)) };
-    let dir = Path::new(dir);
-    Ok(if is_supervised(dir).map_err(|e| Fatal::sys(format_args!("check {}", dir.display()), &e))? {
-        0
-    } else {
-        1
-    })
+    let Some(dir) = args.first() else { return Err(Fatal::usage(USAGE)) };
+    let supervised = is_supervised(Path::new(dir))
+        .map_err(|e| Fatal::sys(format_args!("check {}", dir.to_string_lossy()), &e))?;
+    Ok(u8::from(!supervised))
 }
 
 /// Whether a supervisor runs on `dir`: `supervise/lock` exists and is locked.

@@ -1,0 +1,243 @@
+//! `s6-svc [ -wu|-wU|-wd|-wD|-wr|-wR ] [ -T ms ] [ -s sig | -abqhkti12pcyrlPCK ] [ -oduDUxOQ ]
+//! servicedir...`: send command letters to the supervisors of one or more services
+//! (upstream doc/s6-svc.html, 2.15 behaviour).
+//!
+//! The letters go, in command-line order, in one write per directory. A failing directory is
+//! reported and the others are still processed; the exit code is the one of the last
+//! failure: 102 nobody listening, 1 broken `supervise/`, 111 anything else. With `-w` the
+//! program becomes our sibling `s6-svlisten` (or `s6-svwait` when there is nothing to send),
+//! which runs a plain `s6-svc` once it has subscribed, so that no event is missed.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Getopt};
+
+use crate::control::{self, SendError};
+
+const USAGE: &str = "s6-svc [ -wu | -wU | -wd | -wD | -wr | -wR ] [ -T timeout ] [ -s signal | -abqhkti12pcyrlPCK ] [ -oduDUxOQ ] servicedirs...";
+
+/// Upstream keeps the letters in a 63-byte buffer that starts with `-`.
+const MAX_CMDS: usize = 62;
+
+/// The signals a user may send, and the letter that asks the supervisor to send each.
+const SIGNAL_LETTERS: [(i32, u8); 12] = [
+    (libc::SIGALRM, b'a'),
+    (libc::SIGABRT, b'b'),
+    (libc::SIGQUIT, b'q'),
+    (libc::SIGHUP, b'h'),
+    (libc::SIGKILL, b'k'),
+    (libc::SIGTERM, b't'),
+    (libc::SIGINT, b'i'),
+    (libc::SIGUSR1, b'1'),
+    (libc::SIGUSR2, b'2'),
+    (libc::SIGSTOP, b'p'),
+    (libc::SIGCONT, b'c'),
+    (libc::SIGWINCH, b'y'),
+];
+
+/// The letter for `-s SIG`: a name (any case, `SIG` optional) or a number.
+fn signal_letter(arg: &OsStr) -> Result<u8, Fatal> {
+    let text = arg.to_string_lossy();
+    let Some(sig) = s6rs_sys::sig::scan(&text) else {
+        return Err(Fatal::bad(format!("invalid signal: {text}")));
+    };
+    SIGNAL_LETTERS
+        .iter()
+        .find(|&&(s, _)| s as u32 == sig)
+        .map(|&(_, l)| l)
+        .ok_or_else(|| Fatal::bad(format!("{text} is not in the list of user-available signals")))
+}
+
+/// The command line `s6-svc -w` execs into: `s6-svlisten -X [-t T] -- dirs "" s6-svc -cmds
+/// -- dirs`, or `s6-svwait -X [-t T] -- dirs` when there are no commands. `sibling` maps a
+/// program name to the path of our own copy of it.
+pub fn wait_argv(
+    sibling: impl Fn(&str) -> PathBuf,
+    state: u8,
+    timeout: u32,
+    cmds: &[u8],
+    dirs: &[OsString],
+) -> Vec<OsString> {
+    let waiter = if cmds.is_empty() { "s6-svwait" } else { "s6-svlisten" };
+    let mut argv: Vec<OsString> = vec![sibling(waiter).into(), OsStr::from_bytes(&[b'-', state]).to_owned()];
+    if timeout != 0 {
+        argv.push("-t".into());
+        argv.push(timeout.to_string().into());
+    }
+    argv.push("--".into());
+    argv.extend(dirs.iter().cloned());
+    if !cmds.is_empty() {
+        argv.push(OsString::new());
+        argv.push(sibling("s6-svc").into());
+        let mut letters = vec![b'-'];
+        letters.extend_from_slice(cmds);
+        argv.push(OsStr::from_bytes(&letters).to_owned());
+        argv.push("--".into());
+        argv.extend(dirs.iter().cloned());
+    }
+    argv
+}
+
+/// For `-wU`/`-wR`: without `notification-fd` in the first directory readiness never
+/// comes, so wait for plain up/restart instead, with a warning.
+fn check_readiness(first: &OsStr, state: u8) -> Result<u8, Fatal> {
+    if state != b'U' && state != b'R' {
+        return Ok(state);
+    }
+    let mut fname = first.to_owned();
+    fname.push("/notification-fd");
+    match std::fs::metadata(&fname) {
+        Ok(_) => Ok(state),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            warn(format_args!(
+                "{} not present - ignoring request for readiness notification",
+                fname.to_string_lossy()
+            ));
+            Ok(if state == b'U' { b'u' } else { b'r' })
+        }
+        Err(e) => Err(Fatal::sys(format_args!("access {}", fname.to_string_lossy()), &e)),
+    }
+}
+
+/// Sends `cmds` to every directory, reporting failures; returns the last failure's code.
+fn send_all(cmds: &[u8], dirs: &[OsString]) -> u8 {
+    let mut code = 0;
+    for dir in dirs {
+        let name = dir.to_string_lossy();
+        match control::send(Path::new(dir), "supervise", cmds) {
+            Ok(()) => {}
+            Err(SendError::Io(e)) => {
+                warn_sys(format_args!("control {name}"), &e);
+                code = 111;
+            }
+            Err(SendError::Broken(e)) => {
+                warn(format_args!("something is wrong with the {name}/supervise directory: {}", errtext(&e)));
+                code = 1;
+            }
+            Err(SendError::NotListening) => {
+                warn(format_args!("unable to control {name}: supervisor not listening"));
+                code = 102;
+            }
+        }
+    }
+    code
+}
+
+/// Runs s6-svc.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut g = Getopt::new(&args, "s:abqhkti12pcyrlPCKoduDUxOQT:w:");
+    let mut cmds: Vec<u8> = Vec::new();
+    let mut timeout = 0u32;
+    let mut state: Option<u8> = None;
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let letter = match opt.c {
+            's' => signal_letter(opt.arg.as_deref().unwrap_or_default())?,
+            'T' => {
+                timeout = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
+                continue;
+            }
+            'w' => {
+                let arg = opt.arg.as_deref().unwrap_or_default().as_bytes();
+                match arg.first() {
+                    Some(&c) if b"dDuUrR".contains(&c) => state = Some(c),
+                    _ => return Err(Fatal::usage(USAGE)),
+                }
+                continue;
+            }
+            c => c as u8,
+        };
+        if cmds.len() >= MAX_CMDS {
+            return Err(Fatal::bad("too many commands"));
+        }
+        cmds.push(letter);
+    }
+    let dirs = g.operands();
+    let Some(first) = dirs.first() else { return Err(Fatal::usage(USAGE)) };
+    if first.is_empty() {
+        return Err(Fatal::bad("invalid service path"));
+    }
+    match state {
+        Some(state) => {
+            let state = check_readiness(first, state)?;
+            let argv = wait_argv(s6rs_sys::exec::sibling, state, timeout, &cmds, dirs);
+            Err(s6rs_sys::exec::chainload(&argv, &[(OsString::from("EXECLINE_STRICT"), None)]))
+        }
+        None => Ok(send_all(&cmds, dirs)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    fn bindir(name: &str) -> PathBuf {
+        Path::new("/b").join(name)
+    }
+
+    #[test]
+    fn wait_with_commands_goes_through_svlisten() {
+        let argv = wait_argv(bindir, b'U', 5000, b"du", &os(&["a", "b"]));
+        assert_eq!(
+            argv,
+            os(&[
+                "/b/s6-svlisten",
+                "-U",
+                "-t",
+                "5000",
+                "--",
+                "a",
+                "b",
+                "",
+                "/b/s6-svc",
+                "-du",
+                "--",
+                "a",
+                "b"
+            ])
+        );
+    }
+
+    #[test]
+    fn wait_without_commands_or_timeout_is_svwait() {
+        let argv = wait_argv(bindir, b'D', 0, b"", &os(&["a"]));
+        assert_eq!(argv, os(&["/b/s6-svwait", "-D", "--", "a"]));
+    }
+
+    #[test]
+    fn signals_map_to_letters() {
+        assert_eq!(signal_letter(OsStr::new("term")).unwrap(), b't');
+        assert_eq!(signal_letter(OsStr::new("SIGWINCH")).unwrap(), b'y');
+        assert_eq!(signal_letter(OsStr::new("9")).unwrap(), b'k');
+        assert_eq!(signal_letter(OsStr::new("Sig1")).unwrap(), b'h');
+        assert_eq!(
+            signal_letter(OsStr::new("SEGV")).unwrap_err().msg,
+            "SEGV is not in the list of user-available signals"
+        );
+        assert_eq!(
+            signal_letter(OsStr::new("0")).unwrap_err().msg,
+            "0 is not in the list of user-available signals"
+        );
+        assert_eq!(signal_letter(OsStr::new("bogus")).unwrap_err().msg, "invalid signal: bogus");
+    }
+
+    #[test]
+    fn options_in_order_and_limits() {
+        let r = run(os(&["-s"]));
+        assert_eq!(r.unwrap_err().code, 100);
+        assert!(run(os(&["-wx", "d"])).unwrap_err().usage);
+        assert!(run(os(&["-w", "", "d"])).unwrap_err().usage);
+        assert!(run(os(&["-T", "x", "d"])).unwrap_err().usage);
+        assert!(run(os(&["-u"])).unwrap_err().usage);
+        assert_eq!(run(os(&["-u", ""])).unwrap_err().msg, "invalid service path");
+        let many = format!("-{}", "u".repeat(63));
+        assert_eq!(run(os(&[&many, "d"])).unwrap_err().msg, "too many commands");
+    }
+}

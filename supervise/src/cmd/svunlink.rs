@@ -1,0 +1,50 @@
+//! `s6-svunlink [ -X ] [ -t ms ] scandir name`: remove a service's link from the scan
+//! directory of a running s6-svscan and wait until its supervisor (and its logger's) has
+//! exited (upstream doc/s6-svunlink.html).
+//!
+//! It is a destructor: a timeout, or a supervisor that was not running, still exits 0.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use s6rs_sys::cli::{parse_uint, Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+
+const USAGE: &str = "s6-svunlink [ -X ] [ -t timeout ] scandir servicename";
+
+/// Runs s6-svunlink.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut g = Getopt::new(&args, "Xt:");
+    let mut wait = true;
+    let mut timeout = 0u64;
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        match opt.c {
+            'X' => wait = false,
+            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let ops = g.operands();
+    if ops.len() < 2 {
+        return Err(Fatal::usage(USAGE));
+    }
+    let (scandir, name) = (&ops[0], &ops[1]);
+    if matches!(name.as_bytes().first(), None | Some(b'.') | Some(b'/')) {
+        return Err(Fatal::bad("invalid service name"));
+    }
+    crate::link::unlink(Path::new(scandir), &[name.as_os_str()], wait, Deadline::from_ms(timeout)).map_err(
+        |e| {
+            Fatal::sys(
+                format_args!(
+                    "prepare unlinking of service {} in scandir {}",
+                    name.to_string_lossy(),
+                    scandir.to_string_lossy()
+                ),
+                &e,
+            )
+        },
+    )?;
+    Ok(0)
+}
