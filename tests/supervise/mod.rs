@@ -1,11 +1,11 @@
 //! The supervision tree: our programs, and interop with real s6.
 
-mod interop_supervise;
-mod interop_svscan;
-// Named after the program it tests, as every module here is.
 mod clients_util;
 mod interop_clients;
+mod interop_supervise;
+mod interop_svscan;
 mod pid1;
+// Named after the program it tests, as every module here is.
 #[allow(clippy::module_inception)]
 mod supervise;
 mod svc;
