@@ -1,8 +1,10 @@
 //! Running programs: chain-loading (exec in place) and spawning children with
 //! `posix_spawn` (vfork-speed on glibc), wait statuses, and finding sibling programs.
 //!
-//! Every program started here gets an empty signal mask and default dispositions for the
-//! signals s6 programs touch (SIGPIPE included: Rust ignores it, and that survives execve).
+//! A spawned child gets an empty signal mask and default dispositions for the signals s6
+//! programs touch (SIGPIPE included: Rust ignores it, and that survives execve), as skalibs'
+//! `cspawn` gives its children. A chain-loaded program gets the signal state this process
+//! inherited, as a C chain-loader leaves it ([`crate::sig::restore_inherited`]).
 //! Exec failures map to 127 when the program is missing and 126 otherwise.
 
 use std::ffi::{CString, OsStr, OsString};
@@ -12,22 +14,6 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Fatal, EXIT_EXEC, EXIT_NOTFOUND};
-
-/// Signals whose disposition is reset to default in every exec'd or spawned program.
-const RESET: &[i32] = &[
-    libc::SIGPIPE,
-    libc::SIGCHLD,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGINT,
-    libc::SIGALRM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPWR,
-    libc::SIGWINCH,
-    libc::SIGABRT,
-];
 
 /// One environment change: set `name` to a value, or unset it (`None`).
 pub type EnvMod = (OsString, Option<OsString>);
@@ -140,7 +126,7 @@ impl Command {
             flags |= i32::from(libc::POSIX_SPAWN_SETSID);
         }
         let empty = crate::sig::SigSet::empty();
-        let def = crate::sig::SigSet::of(RESET);
+        let def = crate::sig::SigSet::of(crate::sig::HANDED_ON);
         // SAFETY: attr/acts were initialised by the caller; the sets are initialised.
         unsafe {
             check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
@@ -183,19 +169,18 @@ impl Command {
             unsafe { libc::setsid() };
         }
         let argv = ptrs(&self.argv);
-        let env_owned;
-        let envp = match &self.envp {
-            Some(e) => ptrs(e),
-            None => match environ_with(&[]) {
-                Ok(e) => {
-                    env_owned = e;
-                    ptrs(&env_owned)
-                }
-                Err(e) => return e,
+        match &self.envp {
+            Some(e) => {
+                let envp = ptrs(e);
+                // SAFETY: argv and envp are NUL-terminated arrays of live C strings.
+                unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+            }
+            // The environment unchanged: no copy of it to build.
+            // SAFETY: argv is a NUL-terminated array of live C strings.
+            None => unsafe {
+                libc::execvp(argv[0], argv.as_ptr());
             },
-        };
-        // SAFETY: argv and envp are NUL-terminated arrays of live C strings.
-        unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+        }
         io::Error::last_os_error()
     }
 
@@ -230,14 +215,10 @@ pub fn chainload<S: AsRef<OsStr>>(argv: &[S], mods: &[EnvMod]) -> Fatal {
     cmd.exec_or_fatal()
 }
 
-/// Empties the signal mask and restores default dispositions, as a C chain-loader leaves
-/// them.
+/// Puts the signal mask and dispositions back as this process inherited them, so that a
+/// chain-loaded program sees what a C chain-loader would hand it.
 pub fn reset_for_exec() -> io::Result<()> {
-    crate::sig::unblock_all()?;
-    for &s in RESET {
-        crate::sig::default(s)?;
-    }
-    Ok(())
+    crate::sig::restore_inherited()
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {
@@ -281,6 +262,16 @@ pub fn reap() -> io::Result<Option<(i32, WaitStatus)>> {
         Ok(pid) => Ok(Some((pid, WaitStatus(status)))),
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Checks without blocking whether the child `pid` has terminated, reaping it if so. ECHILD
+/// (not our child) is an error.
+pub fn try_wait(pid: i32) -> io::Result<Option<WaitStatus>> {
+    let mut status = 0;
+    match syscall!(waitpid(pid, &mut status, libc::WNOHANG))? {
+        0 => Ok(None),
+        _ => Ok(Some(WaitStatus(status))),
     }
 }
 

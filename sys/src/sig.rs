@@ -3,6 +3,8 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Signal names without the `SIG` prefix, as skalibs spells them.
 const NAMES: &[(i32, &str)] = &[
@@ -85,10 +87,115 @@ impl SigSet {
         s
     }
 
+    /// Every signal the C library lets a program block (all but its private ones).
+    pub fn full() -> SigSet {
+        // SAFETY: sigfillset initialises the zeroed set.
+        unsafe {
+            let mut s: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut s);
+            SigSet(s)
+        }
+    }
+
+    /// Whether `sig` is in the set.
+    pub fn contains(&self, sig: i32) -> bool {
+        // SAFETY: self.0 is an initialised set.
+        unsafe { libc::sigismember(&self.0, sig) == 1 }
+    }
+
     /// The raw set, for posix_spawn attributes.
     pub fn raw(&self) -> &libc::sigset_t {
         &self.0
     }
+
+    /// Signals 1..=64 as a bit mask (bit `n - 1` for signal `n`).
+    fn bits(&self) -> u64 {
+        (1..=64).filter(|&s| self.contains(s)).fold(0, |acc, s| acc | 1 << (s - 1))
+    }
+
+    fn from_bits(bits: u64) -> SigSet {
+        let mut s = SigSet::empty();
+        for sig in (1..=64).filter(|s| bits & (1 << (s - 1)) != 0) {
+            // SAFETY: s.0 is an initialised set; numbers the C library reserves are refused.
+            unsafe { libc::sigaddset(&mut s.0, sig) };
+        }
+        s
+    }
+}
+
+/// The signals whose disposition exec hands on as this process inherited it: the ones Rust's
+/// runtime or our programs may change (Rust ignores SIGPIPE before `main`).
+pub(crate) const HANDED_ON: &[i32] = &[
+    libc::SIGPIPE,
+    libc::SIGCHLD,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGINT,
+    libc::SIGALRM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+    libc::SIGWINCH,
+    libc::SIGABRT,
+];
+
+/// What this process inherited from its parent, recorded before Rust's runtime starts: the
+/// signal mask and which of [`HANDED_ON`] were ignored. A C chain-loader leaves both
+/// untouched, so ours restore them before exec (see [`restore_inherited`]).
+static RECORDED: AtomicBool = AtomicBool::new(false);
+static INHERITED_MASK: AtomicU64 = AtomicU64::new(0);
+static INHERITED_IGNORED: AtomicU64 = AtomicU64::new(0);
+
+// Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE. It
+// lives beside the statics it writes, so linking any reader links it too.
+#[used]
+#[link_section = ".init_array"]
+static RECORD_INHERITED: extern "C" fn() = record_inherited;
+
+extern "C" fn record_inherited() {
+    let mut old = SigSet::empty();
+    // SAFETY: a null new set only queries the mask into `old`.
+    if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut old.0) } != 0 {
+        return;
+    }
+    let mut ignored = 0u64;
+    for &sig in HANDED_ON {
+        // SAFETY: a null new action only queries the current one.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut act) } == 0
+            && act.sa_sigaction == libc::SIG_IGN
+        {
+            ignored |= 1 << (sig - 1);
+        }
+    }
+    INHERITED_MASK.store(old.bits(), Ordering::Relaxed);
+    INHERITED_IGNORED.store(ignored, Ordering::Relaxed);
+    RECORDED.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process inherited `sig` ignored (only known for the signals exec hands on;
+/// false for the others).
+pub fn inherited_ignored(sig: i32) -> bool {
+    (1..=64).contains(&sig) && INHERITED_IGNORED.load(Ordering::Relaxed) & (1 << (sig - 1)) != 0
+}
+
+/// The signal mask this process inherited (empty if it could not be recorded).
+pub fn inherited_mask() -> SigSet {
+    if !RECORDED.load(Ordering::Relaxed) {
+        return SigSet::empty();
+    }
+    SigSet::from_bits(INHERITED_MASK.load(Ordering::Relaxed))
+}
+
+/// Puts back the signal state this process inherited, as a C chain-loader hands it on: the
+/// mask, and for each signal exec hands on, ignored if it came ignored and default otherwise
+/// (so SIGPIPE is default again unless the parent ignored it).
+pub fn restore_inherited() -> io::Result<()> {
+    for &s in HANDED_ON {
+        disposition(s, if inherited_ignored(s) { libc::SIG_IGN } else { libc::SIG_DFL })?;
+    }
+    mask(libc::SIG_SETMASK, &inherited_mask())
 }
 
 /// Blocks `sigs` in this thread's mask.
@@ -120,6 +227,44 @@ pub fn default(sig: i32) -> io::Result<()> {
     disposition(sig, libc::SIG_DFL)
 }
 
+extern "C" fn wake(_: libc::c_int) {}
+
+/// Makes `sig` interrupt blocking system calls: an empty handler, installed without
+/// SA_RESTART, so a blocked `fcntl(F_SETLKW)` or `read` returns EINTR when it arrives. The
+/// handler does nothing, so no program logic runs in signal context. Exec restores the
+/// inherited disposition.
+pub fn interrupt_with(sig: i32) -> io::Result<()> {
+    // SAFETY: sigaction is plain data; `wake` is an async-signal-safe no-op of the right type.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = wake as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    act.sa_flags = 0;
+    // SAFETY: act.sa_mask is a set inside the zeroed struct; sigemptyset initialises it.
+    unsafe { libc::sigemptyset(&mut act.sa_mask) };
+    syscall!(sigaction(sig, &act, std::ptr::null_mut())).map(drop)
+}
+
+/// Arms the real-time interval timer: SIGALRM once, `after` from now (setitimer
+/// ITIMER_REAL). The timer survives exec: call [`alarm_cancel`] before exec'ing.
+pub fn alarm_after(after: Duration) -> io::Result<()> {
+    // A zero value would disarm the timer: wait at least a microsecond.
+    let after = after.max(Duration::from_micros(1));
+    let it = libc::itimerval {
+        it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+        it_value: libc::timeval {
+            tv_sec: after.as_secs().min(i32::MAX as u64) as libc::time_t,
+            tv_usec: libc::suseconds_t::from(after.subsec_micros() as i32),
+        },
+    };
+    syscall!(setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut())).map(drop)
+}
+
+/// Disarms the timer [`alarm_after`] armed.
+pub fn alarm_cancel() -> io::Result<()> {
+    let zero = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let it = libc::itimerval { it_interval: zero, it_value: zero };
+    syscall!(setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut())).map(drop)
+}
+
 fn disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<()> {
     // SAFETY: SIG_IGN and SIG_DFL are valid dispositions; no handler code runs.
     let old = unsafe { libc::signal(sig, handler) };
@@ -142,8 +287,12 @@ pub struct Trap {
 impl Trap {
     /// Blocks `sigs` and opens a non-blocking, close-on-exec signalfd for them.
     pub fn new(sigs: &[i32]) -> io::Result<Trap> {
-        let set = SigSet::of(sigs);
-        mask(libc::SIG_BLOCK, &set)?;
+        Trap::with_set(&SigSet::of(sigs))
+    }
+
+    /// Blocks every signal in `set` and opens a signalfd for them.
+    pub fn with_set(set: &SigSet) -> io::Result<Trap> {
+        mask(libc::SIG_BLOCK, set)?;
         let raw = syscall!(signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))?;
         // SAFETY: signalfd returned a fresh fd.
         Ok(Trap { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
@@ -187,5 +336,16 @@ mod tests {
         assert_eq!(parse("9"), Some(9));
         assert_eq!(parse("0"), None);
         assert_eq!(parse("NOPE"), None);
+    }
+
+    #[test]
+    fn inherited_state_is_recorded_before_main() {
+        // The constructor ran in this test binary too; Rust's runtime ignored SIGPIPE after it.
+        assert!(RECORDED.load(Ordering::Relaxed));
+        let set = SigSet::of(&[libc::SIGHUP, libc::SIGUSR2, 40]);
+        assert_eq!(set.bits(), 1 | 1 << 11 | 1 << 39);
+        let back = SigSet::from_bits(set.bits());
+        assert!(back.contains(libc::SIGUSR2) && back.contains(40) && !back.contains(libc::SIGTERM));
+        assert!(SigSet::full().contains(libc::SIGTERM));
     }
 }
