@@ -22,23 +22,41 @@ fn cstring(s: &OsStr) -> io::Result<CString> {
     CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-/// The current environment with `mods` applied, as `NAME=value` C strings.
+/// The current environment with `mods` applied, as `NAME=value` C strings, in the order
+/// skalibs' `env_merge` gives: each change first removes the variable's first occurrence by
+/// moving the last variable into its slot, then appends the new value, so a chain-loaded
+/// program sees the same environment, byte for byte and in the same order, as under s6.
 pub fn environ_with(mods: &[EnvMod]) -> io::Result<Vec<CString>> {
-    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    for (name, val) in mods {
-        vars.retain(|(n, _)| n != name);
-        if let Some(v) = val {
-            vars.push((name.clone(), v.clone()));
-        }
-    }
-    vars.into_iter()
+    let vars: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(n, v)| {
             let mut b = n.into_vec();
             b.push(b'=');
             b.extend_from_slice(v.as_bytes());
-            CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+            b
         })
+        .collect();
+    merge(vars, mods)
+        .into_iter()
+        .map(|b| CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL)))
         .collect()
+}
+
+/// `env_merge` on `NAME=value` byte strings.
+fn merge(mut vars: Vec<Vec<u8>>, mods: &[EnvMod]) -> Vec<Vec<u8>> {
+    for (name, val) in mods {
+        let n = name.as_bytes();
+        if let Some(j) = vars.iter().position(|e| e.len() > n.len() && e.starts_with(n) && e[n.len()] == b'=')
+        {
+            vars.swap_remove(j);
+        }
+        if let Some(v) = val {
+            let mut b = n.to_vec();
+            b.push(b'=');
+            b.extend_from_slice(v.as_bytes());
+            vars.push(b);
+        }
+    }
+    vars
 }
 
 fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
@@ -317,6 +335,18 @@ mod tests {
         let st = wait(pid).unwrap();
         assert_eq!(st.signal(), Some(libc::SIGTERM));
         assert_eq!(st.estatus(), 143);
+    }
+
+    #[test]
+    fn merge_orders_like_skalibs_env_merge() {
+        let vars = ["A=1", "B=2", "C=3", "D=4", "B=dup"].map(|s| s.as_bytes().to_vec()).to_vec();
+        let m = |n: &str, v: Option<&str>| (OsString::from(n), v.map(OsString::from));
+        let mods = [m("B", Some("new")), m("A", None), m("E", Some("5")), m("AB", None)];
+        let got: Vec<String> =
+            merge(vars, &mods).into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
+        // B's first slot takes the last variable, B=new goes last; A's slot takes the new
+        // last (B=new); E is appended; AB matches nothing (A=... is not AB=...).
+        assert_eq!(got, ["B=new", "B=dup", "C=3", "D=4", "E=5"]);
     }
 
     #[test]

@@ -1,3 +1,5 @@
 //! The supervision tree: our programs, and interop with real s6.
 
+mod interop_runhelpers;
+mod runhelpers;
 mod svok;
