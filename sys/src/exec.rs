@@ -144,7 +144,7 @@ impl Command {
             flags |= i32::from(libc::POSIX_SPAWN_SETSID);
         }
         let empty = crate::sig::SigSet::empty();
-        let def = crate::sig::SigSet::of(crate::sig::HANDED_ON);
+        let def = crate::sig::SigSet::of(crate::sig::SPAWN_DEFAULTS);
         // SAFETY: attr/acts were initialised by the caller; the sets are initialised.
         unsafe {
             check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;

@@ -123,9 +123,9 @@ impl SigSet {
     }
 }
 
-/// The signals whose disposition exec hands on as this process inherited it: the ones Rust's
-/// runtime or our programs may change (Rust ignores SIGPIPE before `main`).
-pub(crate) const HANDED_ON: &[i32] = &[
+/// The signals a spawned child gets with their default disposition: the ones Rust's runtime
+/// or our programs may change (Rust ignores SIGPIPE before `main`).
+pub(crate) const SPAWN_DEFAULTS: &[i32] = &[
     libc::SIGPIPE,
     libc::SIGCHLD,
     libc::SIGTERM,
@@ -140,62 +140,60 @@ pub(crate) const HANDED_ON: &[i32] = &[
     libc::SIGABRT,
 ];
 
-/// What this process inherited from its parent, recorded before Rust's runtime starts: the
-/// signal mask and which of [`HANDED_ON`] were ignored. A C chain-loader leaves both
-/// untouched, so ours restore them before exec (see [`restore_inherited`]).
-static RECORDED: AtomicBool = AtomicBool::new(false);
-static INHERITED_MASK: AtomicU64 = AtomicU64::new(0);
-static INHERITED_IGNORED: AtomicU64 = AtomicU64::new(0);
+// What this process changed in its signal state, and how it was before the first change. A
+// C chain-loader changes nothing, so ours put back exactly what they changed (or what Rust's
+// runtime changed: it ignores SIGPIPE before `main`) before exec: see [`restore_inherited`].
+// Bit `n - 1` stands for signal `n`.
+static TOUCHED: AtomicU64 = AtomicU64::new(0);
+static WAS_IGNORED: AtomicU64 = AtomicU64::new(0);
+static MASK_TOUCHED: AtomicBool = AtomicBool::new(false);
+static MASK_BEFORE: AtomicU64 = AtomicU64::new(0);
+static PIPE_RECORDED: AtomicBool = AtomicBool::new(false);
 
-// Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE. It
-// lives beside the statics it writes, so linking any reader links it too.
+// Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE, to
+// learn whether the parent had SIGPIPE ignored. It lives beside the statics it writes, so
+// linking any reader links it too.
 #[used]
 #[link_section = ".init_array"]
-static RECORD_INHERITED: extern "C" fn() = record_inherited;
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
 
-extern "C" fn record_inherited() {
-    let mut old = SigSet::empty();
-    // SAFETY: a null new set only queries the mask into `old`.
-    if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut old.0) } != 0 {
+extern "C" fn record_sigpipe() {
+    // SAFETY: sigaction is plain data; a null new action only queries the current one.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut act) } == 0 {
+        note_change(libc::SIGPIPE, act.sa_sigaction == libc::SIG_IGN);
+        PIPE_RECORDED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Records the disposition `sig` had before this process first changed it.
+fn note_change(sig: i32, was_ignored: bool) {
+    if !(1..=64).contains(&sig) {
         return;
     }
-    let mut ignored = 0u64;
-    for &sig in HANDED_ON {
-        // SAFETY: a null new action only queries the current one.
-        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut act) } == 0
-            && act.sa_sigaction == libc::SIG_IGN
-        {
-            ignored |= 1 << (sig - 1);
-        }
+    let bit = 1u64 << (sig - 1);
+    if TOUCHED.fetch_or(bit, Ordering::Relaxed) & bit == 0 && was_ignored {
+        WAS_IGNORED.fetch_or(bit, Ordering::Relaxed);
     }
-    INHERITED_MASK.store(old.bits(), Ordering::Relaxed);
-    INHERITED_IGNORED.store(ignored, Ordering::Relaxed);
-    RECORDED.store(true, Ordering::Relaxed);
-}
-
-/// Whether this process inherited `sig` ignored (only known for the signals exec hands on;
-/// false for the others).
-pub fn inherited_ignored(sig: i32) -> bool {
-    (1..=64).contains(&sig) && INHERITED_IGNORED.load(Ordering::Relaxed) & (1 << (sig - 1)) != 0
-}
-
-/// The signal mask this process inherited (empty if it could not be recorded).
-pub fn inherited_mask() -> SigSet {
-    if !RECORDED.load(Ordering::Relaxed) {
-        return SigSet::empty();
-    }
-    SigSet::from_bits(INHERITED_MASK.load(Ordering::Relaxed))
 }
 
 /// Puts back the signal state this process inherited, as a C chain-loader hands it on: the
-/// mask, and for each signal exec hands on, ignored if it came ignored and default otherwise
-/// (so SIGPIPE is default again unless the parent ignored it).
+/// mask, if it was changed, and each disposition changed through this module (SIGPIPE
+/// always): ignored if it came ignored, default otherwise.
 pub fn restore_inherited() -> io::Result<()> {
-    for &s in HANDED_ON {
-        disposition(s, if inherited_ignored(s) { libc::SIG_IGN } else { libc::SIG_DFL })?;
+    let touched = TOUCHED.load(Ordering::Relaxed) | 1 << (libc::SIGPIPE - 1);
+    let ignored = WAS_IGNORED.load(Ordering::Relaxed);
+    for sig in (1..=64).filter(|s| touched & (1 << (s - 1)) != 0) {
+        let was_ignored = ignored & (1 << (sig - 1)) != 0;
+        // Without the constructor's record, SIGPIPE goes back to the default, as Rust's own
+        // process spawning does.
+        let was_ignored = was_ignored && (sig != libc::SIGPIPE || PIPE_RECORDED.load(Ordering::Relaxed));
+        disposition(sig, if was_ignored { libc::SIG_IGN } else { libc::SIG_DFL })?;
     }
-    mask(libc::SIG_SETMASK, &inherited_mask())
+    if MASK_TOUCHED.load(Ordering::Relaxed) {
+        mask(libc::SIG_SETMASK, &SigSet::from_bits(MASK_BEFORE.load(Ordering::Relaxed)))?;
+    }
+    Ok(())
 }
 
 /// Blocks `sigs` in this thread's mask.
@@ -209,10 +207,14 @@ pub fn unblock_all() -> io::Result<()> {
 }
 
 fn mask(how: i32, set: &SigSet) -> io::Result<()> {
-    // SAFETY: set is initialised; the old-mask pointer may be null.
-    let rc = unsafe { libc::pthread_sigmask(how, &set.0, std::ptr::null_mut()) };
+    let mut old = SigSet::empty();
+    // SAFETY: both sets are initialised.
+    let rc = unsafe { libc::pthread_sigmask(how, &set.0, &mut old.0) };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
+    }
+    if !MASK_TOUCHED.swap(true, Ordering::Relaxed) {
+        MASK_BEFORE.store(old.bits(), Ordering::Relaxed);
     }
     Ok(())
 }
@@ -220,6 +222,22 @@ fn mask(how: i32, set: &SigSet) -> io::Result<()> {
 /// Sets `sig` to be ignored.
 pub fn ignore(sig: i32) -> io::Result<()> {
     disposition(sig, libc::SIG_IGN)
+}
+
+/// Ignores `sig` in this process and in the program it chain-loads: unlike [`ignore`], the
+/// change is meant to be handed on, so [`restore_inherited`] leaves it alone (s6-setsid -g
+/// gives prog SIGTTOU ignored).
+pub fn ignore_across_exec(sig: i32) -> io::Result<()> {
+    // SAFETY: SIG_IGN is a valid disposition; no handler code runs.
+    if unsafe { libc::signal(sig, libc::SIG_IGN) } == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    if (1..=64).contains(&sig) {
+        let bit = 1u64 << (sig - 1);
+        TOUCHED.fetch_and(!bit, Ordering::Relaxed);
+        WAS_IGNORED.fetch_and(!bit, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// Restores the default action of `sig`.
@@ -240,7 +258,11 @@ pub fn interrupt_with(sig: i32) -> io::Result<()> {
     act.sa_flags = 0;
     // SAFETY: act.sa_mask is a set inside the zeroed struct; sigemptyset initialises it.
     unsafe { libc::sigemptyset(&mut act.sa_mask) };
-    syscall!(sigaction(sig, &act, std::ptr::null_mut())).map(drop)
+    // SAFETY: plain data, filled in by sigaction.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    syscall!(sigaction(sig, &act, &mut old))?;
+    note_change(sig, old.sa_sigaction == libc::SIG_IGN);
+    Ok(())
 }
 
 /// Arms the real-time interval timer: SIGALRM once, `after` from now (setitimer
@@ -271,6 +293,7 @@ fn disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<()> {
     if old == libc::SIG_ERR {
         return Err(io::Error::last_os_error());
     }
+    note_change(sig, old == libc::SIG_IGN);
     Ok(())
 }
 
@@ -341,7 +364,8 @@ mod tests {
     #[test]
     fn inherited_state_is_recorded_before_main() {
         // The constructor ran in this test binary too; Rust's runtime ignored SIGPIPE after it.
-        assert!(RECORDED.load(Ordering::Relaxed));
+        assert!(PIPE_RECORDED.load(Ordering::Relaxed));
+        assert_ne!(TOUCHED.load(Ordering::Relaxed) & 1 << (libc::SIGPIPE - 1), 0);
         let set = SigSet::of(&[libc::SIGHUP, libc::SIGUSR2, 40]);
         assert_eq!(set.bits(), 1 | 1 << 11 | 1 << 39);
         let back = SigSet::from_bits(set.bits());

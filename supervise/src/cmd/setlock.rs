@@ -68,7 +68,15 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             }
         })
     } else if timeout > 0 {
-        match lock_timed(&lockfd, exclusive, Duration::from_millis(u64::from(timeout))) {
+        // SIGALRM interrupts the waiting fcntl. The timer is disarmed before exec, and exec
+        // gives SIGALRM back its inherited disposition.
+        let limit = Duration::from_millis(u64::from(timeout));
+        let deadline = Deadline::after(limit);
+        sig::interrupt_with(libc::SIGALRM).map_err(|e| Fatal::sys("set SIGALRM handler", &e))?;
+        sig::alarm_after(limit).map_err(|e| Fatal::sys("set timer", &e))?;
+        let res = lock_until(&lockfd, exclusive, deadline);
+        sig::alarm_cancel().map_err(|e| Fatal::sys("disarm timer", &e))?;
+        match res {
             Ok(true) => Ok(()),
             Ok(false) => return Err(Fatal::new(EXIT_NOLOCK, format!("lock {name}: timed out"))),
             Err(e) => Err(e),
@@ -104,23 +112,17 @@ fn open(path: &Path, exclusive: bool) -> Result<File, Fatal> {
     }
 }
 
-/// Blocks for the lock at most `limit`: `Ok(false)` on timeout. SIGALRM interrupts the
-/// waiting fcntl; the timer is disarmed before returning, and exec gives SIGALRM back its
-/// inherited disposition.
-fn lock_timed(lockfd: &OwnedFd, exclusive: bool, limit: Duration) -> io::Result<bool> {
-    let deadline = Deadline::after(limit);
-    sig::interrupt_with(libc::SIGALRM)?;
-    sig::alarm_after(limit)?;
-    let res = loop {
+/// Blocks for the lock until `deadline` (an armed SIGALRM interrupts the wait): `Ok(false)`
+/// on timeout. An interruption before the deadline re-arms the timer for the time left.
+fn lock_until(lockfd: &OwnedFd, exclusive: bool, deadline: Deadline) -> io::Result<bool> {
+    loop {
         match lock::lock(lockfd.as_fd(), exclusive) {
-            Ok(()) => break Ok(true),
+            Ok(()) => return Ok(true),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => match deadline.remaining() {
                 Some(left) if !left.is_zero() => sig::alarm_after(left)?,
-                _ => break Ok(false),
+                _ => return Ok(false),
             },
-            Err(e) => break Err(e),
+            Err(e) => return Err(e),
         }
-    };
-    sig::alarm_cancel()?;
-    res
+    }
 }

@@ -101,7 +101,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             if flags & GRAB != 0 {
                 // A background group writing to the terminal's settings would be stopped.
                 // The disposition stays ignored in prog, as upstream leaves it.
-                let _ = sig::ignore(libc::SIGTTOU);
+                let _ = sig::ignore_across_exec(libc::SIGTTOU);
             }
             // SAFETY: the number comes from the command line and names an fd of ours; it is
             // only borrowed for the ioctl.
