@@ -4,8 +4,10 @@
 //! Two things posix_spawn cannot do go through a fork path instead: starting a child in a
 //! new PID namespace, and having the child wait for a lock before it execs.
 //!
-//! Every program started here gets an empty signal mask and default dispositions for the
-//! signals s6 programs touch (SIGPIPE included: Rust ignores it, and that survives execve).
+//! A spawned child gets an empty signal mask and default dispositions for the signals s6
+//! programs touch (SIGPIPE included: Rust ignores it, and that survives execve), as skalibs'
+//! `cspawn` gives its children. A chain-loaded program gets the signal state this process
+//! inherited, as a C chain-loader leaves it ([`crate::sig::restore_inherited`]).
 //! Exec failures map to 127 when the program is missing and 126 otherwise.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
@@ -16,22 +18,6 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Fatal, EXIT_EXEC, EXIT_NOTFOUND};
 
-/// Signals whose disposition is reset to default in every exec'd or spawned program.
-const RESET: &[i32] = &[
-    libc::SIGPIPE,
-    libc::SIGCHLD,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGINT,
-    libc::SIGALRM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPWR,
-    libc::SIGWINCH,
-    libc::SIGABRT,
-];
-
 /// One environment change: set `name` to a value, or unset it (`None`).
 pub type EnvMod = (OsString, Option<OsString>);
 
@@ -39,23 +25,41 @@ fn cstring(s: &OsStr) -> io::Result<CString> {
     CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-/// The current environment with `mods` applied, as `NAME=value` C strings.
+/// The current environment with `mods` applied, as `NAME=value` C strings, in the order
+/// skalibs' `env_merge` gives: each change first removes the variable's first occurrence by
+/// moving the last variable into its slot, then appends the new value, so a chain-loaded
+/// program sees the same environment, byte for byte and in the same order, as under s6.
 pub fn environ_with(mods: &[EnvMod]) -> io::Result<Vec<CString>> {
-    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    for (name, val) in mods {
-        vars.retain(|(n, _)| n != name);
-        if let Some(v) = val {
-            vars.push((name.clone(), v.clone()));
-        }
-    }
-    vars.into_iter()
+    let vars: Vec<Vec<u8>> = std::env::vars_os()
         .map(|(n, v)| {
             let mut b = n.into_vec();
             b.push(b'=');
             b.extend_from_slice(v.as_bytes());
-            CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+            b
         })
+        .collect();
+    merge(vars, mods)
+        .into_iter()
+        .map(|b| CString::new(b).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL)))
         .collect()
+}
+
+/// `env_merge` on `NAME=value` byte strings.
+fn merge(mut vars: Vec<Vec<u8>>, mods: &[EnvMod]) -> Vec<Vec<u8>> {
+    for (name, val) in mods {
+        let n = name.as_bytes();
+        if let Some(j) = vars.iter().position(|e| e.len() > n.len() && e.starts_with(n) && e[n.len()] == b'=')
+        {
+            vars.swap_remove(j);
+        }
+        if let Some(v) = val {
+            let mut b = n.to_vec();
+            b.push(b'=');
+            b.extend_from_slice(v.as_bytes());
+            vars.push(b);
+        }
+    }
+    vars
 }
 
 fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
@@ -175,7 +179,7 @@ impl Command {
             flags |= i32::from(libc::POSIX_SPAWN_SETSID);
         }
         let empty = crate::sig::SigSet::empty();
-        let def = crate::sig::SigSet::of(RESET);
+        let def = crate::sig::SigSet::of(crate::sig::SPAWN_DEFAULTS);
         // SAFETY: attr/acts were initialised by the caller; the sets are initialised.
         unsafe {
             check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
@@ -283,7 +287,7 @@ impl Command {
         };
         // SAFETY (whole block): raw syscalls on plain integers and pointers built before fork.
         unsafe {
-            for &s in RESET {
+            for &s in crate::sig::SPAWN_DEFAULTS {
                 libc::signal(s, libc::SIG_DFL);
             }
             let empty = crate::sig::SigSet::empty();
@@ -348,19 +352,18 @@ impl Command {
             unsafe { libc::setsid() };
         }
         let argv = ptrs(&self.argv);
-        let env_owned;
-        let envp = match &self.envp {
-            Some(e) => ptrs(e),
-            None => match environ_with(&[]) {
-                Ok(e) => {
-                    env_owned = e;
-                    ptrs(&env_owned)
-                }
-                Err(e) => return e,
+        match &self.envp {
+            Some(e) => {
+                let envp = ptrs(e);
+                // SAFETY: argv and envp are NUL-terminated arrays of live C strings.
+                unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+            }
+            // The environment unchanged: no copy of it to build.
+            // SAFETY: argv is a NUL-terminated array of live C strings.
+            None => unsafe {
+                libc::execvp(argv[0], argv.as_ptr());
             },
-        };
-        // SAFETY: argv and envp are NUL-terminated arrays of live C strings.
-        unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+        }
         io::Error::last_os_error()
     }
 
@@ -436,14 +439,10 @@ pub fn chainload<S: AsRef<OsStr>>(argv: &[S], mods: &[EnvMod]) -> Fatal {
     cmd.exec_or_fatal()
 }
 
-/// Empties the signal mask and restores default dispositions, as a C chain-loader leaves
-/// them.
+/// Puts the signal mask and dispositions back as this process inherited them, so that a
+/// chain-loaded program sees what a C chain-loader would hand it.
 pub fn reset_for_exec() -> io::Result<()> {
-    crate::sig::unblock_all()?;
-    for &s in RESET {
-        crate::sig::default(s)?;
-    }
-    Ok(())
+    crate::sig::restore_inherited()
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {
@@ -487,6 +486,16 @@ pub fn reap() -> io::Result<Option<(i32, WaitStatus)>> {
         Ok(pid) => Ok(Some((pid, WaitStatus(status)))),
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Checks without blocking whether the child `pid` has terminated, reaping it if so. ECHILD
+/// (not our child) is an error.
+pub fn try_wait(pid: i32) -> io::Result<Option<WaitStatus>> {
+    let mut status = 0;
+    match syscall!(waitpid(pid, &mut status, libc::WNOHANG))? {
+        0 => Ok(None),
+        _ => Ok(Some(WaitStatus(status))),
     }
 }
 
@@ -545,6 +554,18 @@ mod tests {
         let st = wait(pid).unwrap();
         assert_eq!(st.signal(), Some(libc::SIGTERM));
         assert_eq!(st.estatus(), 143);
+    }
+
+    #[test]
+    fn merge_orders_like_skalibs_env_merge() {
+        let vars = ["A=1", "B=2", "C=3", "D=4", "B=dup"].map(|s| s.as_bytes().to_vec()).to_vec();
+        let m = |n: &str, v: Option<&str>| (OsString::from(n), v.map(OsString::from));
+        let mods = [m("B", Some("new")), m("A", None), m("E", Some("5")), m("AB", None)];
+        let got: Vec<String> =
+            merge(vars, &mods).into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
+        // B's first slot takes the last variable, B=new goes last; A's slot takes the new
+        // last (B=new); E is appended; AB matches nothing (A=... is not AB=...).
+        assert_eq!(got, ["B=new", "B=dup", "C=3", "D=4", "E=5"]);
     }
 
     #[test]

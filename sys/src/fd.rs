@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -59,10 +59,34 @@ pub fn dup_to(from: BorrowedFd<'_>, to: RawFd) -> io::Result<()> {
     syscall!(dup2(from.as_raw_fd(), to)).map(drop)
 }
 
+/// Moves `fd` to the number `to` (dup2, then close the original) and returns it there,
+/// without FD_CLOEXEC so it survives exec; if it already is `to`, only FD_CLOEXEC is cleared.
+/// Whatever `to` referred to is closed, so nothing else in this process may own that number.
+/// Closing the original drops any fcntl lock this process holds on the file: move first,
+/// lock after.
+pub fn move_to(fd: OwnedFd, to: RawFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() == to {
+        set_cloexec(fd.as_fd(), false)?;
+        return Ok(fd);
+    }
+    syscall!(dup2(fd.as_raw_fd(), to))?;
+    drop(fd);
+    // SAFETY: dup2 made `to` a fresh copy; the caller guarantees nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(to) })
+}
+
 /// Duplicates an fd as a new close-on-exec fd numbered at least `min`.
 pub fn dup_min(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
     let n = syscall!(fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min))?;
     // SAFETY: F_DUPFD_CLOEXEC returned a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// Duplicates an fd as a new fd that children and exec'd programs inherit (no
+/// FD_CLOEXEC), numbered as low as possible.
+pub fn dup_inheritable(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    let n = syscall!(fcntl(fd.as_raw_fd(), libc::F_DUPFD, 0))?;
+    // SAFETY: F_DUPFD returned a fresh fd we own.
     Ok(unsafe { OwnedFd::from_raw_fd(n) })
 }
 
@@ -126,6 +150,12 @@ pub fn open_write_nb(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(path)
 }
 
+/// Opens a file for writing, creating it (mode 0666 under the umask) if needed:
+/// non-blocking, close-on-exec, not truncated (skalibs `open_create`).
+pub fn open_create(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create(true).mode(0o666).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
 /// The path of the temporary file used by [`replace_file`]: `path` + `.new`.
 pub fn new_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -158,7 +188,6 @@ pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsFd;
 
     #[test]
     fn pipe_write_read() {
@@ -167,6 +196,19 @@ mod tests {
         let mut buf = [0u8; 8];
         assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 3);
         assert_eq!(&buf[..3], b"abc");
+    }
+
+    #[test]
+    fn move_to_renumbers_and_clears_cloexec() {
+        let (r, w) = pipe().unwrap();
+        let w = move_to(w, 200).unwrap();
+        assert_eq!(w.as_raw_fd(), 200);
+        assert_eq!(syscall!(fcntl(200, libc::F_GETFD)).unwrap() & libc::FD_CLOEXEC, 0);
+        write_all(w.as_fd(), b"z").unwrap();
+        let mut buf = [0u8; 1];
+        assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 1);
+        let w = move_to(w, 200).unwrap();
+        assert_eq!(w.as_raw_fd(), 200);
     }
 
     #[test]

@@ -10,10 +10,13 @@ mod syscall;
 
 pub mod cli;
 pub mod deadline;
+pub mod envdir;
 pub mod event;
 pub mod exec;
 pub mod fd;
 pub mod lock;
+pub mod proc;
+pub mod rlimit;
 pub mod sig;
 pub mod tai;
 pub mod user;

@@ -2,9 +2,11 @@
 
 mod clients_util;
 mod interop_clients;
+mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
 mod pid1;
+mod runhelpers;
 // Named after the program it tests, as every module here is.
 #[allow(clippy::module_inception)]
 mod supervise;

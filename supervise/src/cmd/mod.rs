@@ -1,6 +1,12 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
+pub mod background_watch;
+pub mod envdir;
+pub mod fghack;
 pub mod permafailon;
+pub mod setlock;
+pub mod setsid;
+pub mod softlimit;
 pub mod supervise;
 pub mod svc;
 pub mod svdt;

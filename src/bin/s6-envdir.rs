@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main("s6-envdir", s6rs_supervise::cmd::envdir::run)
+}

@@ -1,0 +1,236 @@
+//! Environment directories (daemontools `envdir`, skalibs `envdir_internal`): one file per
+//! variable, read into a list of environment changes. Used by s6-envdir and by the `env/`
+//! directories of access rules (FORMATS.md §0.7).
+//!
+//! For each entry whose name neither starts with `.` nor contains `=`:
+//! * an empty file unsets the variable;
+//! * otherwise the value is the file's first line with trailing spaces, tabs and `\r`
+//!   removed (or, verbatim, the whole file minus one final newline), NUL bytes becoming
+//!   `\n` (or another chosen byte);
+//! * without `noclamp`, only the first 4095 bytes of each file are read.
+//!
+//! Changes come back in directory order, as `readdir` gives it.
+//!
+//! One deliberate difference: skalibs' unclamped first-line reader turns a file whose only
+//! line has no final newline into an empty value (`NAME=`); here that line is the value, as
+//! in every other mode and as the s6-envdir documentation describes.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
+
+use crate::exec::EnvMod;
+
+/// How many bytes of a file are read without [`Options::noclamp`] (skalibs' limit).
+pub const CLAMP: usize = 4095;
+
+/// Reading options (s6-envdir's `-f`, `-n`, `-L`, `-c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Take the whole file, not just its first line (`-f`).
+    pub verbatim: bool,
+    /// Keep trailing blanks of the first line, or the final newline with `verbatim` (`-n`).
+    pub nochomp: bool,
+    /// Read files whole instead of their first [`CLAMP`] bytes (`-L`).
+    pub noclamp: bool,
+    /// What a NUL byte in a file becomes (`-c`); NUL itself is invalid (EINVAL).
+    pub nullis: u8,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { verbatim: false, nochomp: false, noclamp: false, nullis: b'\n' }
+    }
+}
+
+/// Reads `dir` into environment changes: `(NAME, Some(value))` to set, `(NAME, None)` to
+/// unset. A file that vanishes between the directory listing and its opening is an error
+/// (EIDRM), so that a missing directory (ENOENT) stays distinguishable.
+pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
+    if opts.nullis == 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut mods = Vec::new();
+    let mut buf = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let bytes = name.as_bytes();
+        if bytes.first() == Some(&b'.') || bytes.contains(&b'=') {
+            continue;
+        }
+        buf.clear();
+        read_file(&entry.path(), opts, &mut buf)?;
+        mods.push((name, value(&mut buf, opts)));
+    }
+    Ok(mods)
+}
+
+/// Reads what `value` needs of one file into `buf`.
+fn read_file(path: &Path, opts: &Options, buf: &mut Vec<u8>) -> io::Result<()> {
+    let file = File::open(path).map_err(|e| {
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            io::Error::from_raw_os_error(libc::EIDRM)
+        } else {
+            e
+        }
+    })?;
+    if !opts.noclamp {
+        file.take(CLAMP as u64).read_to_end(buf)?;
+    } else if opts.verbatim {
+        (&file).read_to_end(buf)?;
+    } else {
+        // Only the first line matters: stop reading once it is complete.
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = (&file).read(&mut chunk)?;
+            buf.extend_from_slice(&chunk[..n]);
+            if n == 0 || chunk[..n].contains(&b'\n') {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The value a file's bytes give: `None` (unset) for an empty file.
+fn value(buf: &mut Vec<u8>, opts: &Options) -> Option<OsString> {
+    if buf.is_empty() {
+        return None;
+    }
+    if opts.verbatim {
+        if !opts.nochomp && buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+    } else {
+        if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            buf.truncate(nl);
+        }
+        if !opts.nochomp {
+            // skalibs also drops \r: files edited on other systems end lines with \r\n.
+            let keep = buf.iter().rposition(|&b| !matches!(b, b' ' | b'\t' | b'\r')).map_or(0, |i| i + 1);
+            buf.truncate(keep);
+        }
+    }
+    for b in buf.iter_mut().filter(|b| **b == 0) {
+        *b = opts.nullis;
+    }
+    Some(OsString::from_vec(std::mem::take(buf)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(tag: &str, files: &[(&str, &[u8])]) -> Dir {
+            let p = std::env::temp_dir().join(format!("s6rs-envdir-{}-{tag}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            for (name, body) in files {
+                std::fs::write(p.join(name), body).unwrap();
+            }
+            Dir(p)
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn read_map(d: &Dir, opts: Options) -> BTreeMap<String, Option<Vec<u8>>> {
+        read(&d.0, &opts)
+            .unwrap()
+            .into_iter()
+            .map(|(n, v)| (n.into_string().unwrap(), v.map(OsString::into_vec)))
+            .collect()
+    }
+
+    fn set(v: &[u8]) -> Option<Vec<u8>> {
+        Some(v.to_vec())
+    }
+
+    const GOLDEN: &[(&str, &[u8])] = &[
+        ("FOO", b"value1  \nsecond line\n"),
+        ("EMPTY", b""),
+        ("NUL", b"a\0b\n"),
+        ("CR", b"x \t\r\n"),
+        ("NL", b"\n"),
+        ("BLANKS", b"  \t"),
+        ("NONL", b"abc"),
+        (".hidden", b"no"),
+        ("A=B", b"no"),
+    ];
+
+    #[test]
+    fn golden_default_mode() {
+        // FORMATS.md §0.7, verified against s6 2.11.3.2: FOO=value1, EMPTY unset, NUL=a\nb.
+        let d = Dir::new("golden", GOLDEN);
+        let m = read_map(&d, Options::default());
+        let want: BTreeMap<String, Option<Vec<u8>>> = [
+            ("FOO", set(b"value1")),
+            ("EMPTY", None),
+            ("NUL", set(b"a\nb")),
+            ("CR", set(b"x")),
+            ("NL", set(b"")),
+            ("BLANKS", set(b"")),
+            ("NONL", set(b"abc")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(m, want);
+    }
+
+    #[test]
+    fn nochomp_verbatim_and_nullis() {
+        let d = Dir::new("modes", GOLDEN);
+        let m = read_map(&d, Options { nochomp: true, ..Options::default() });
+        assert_eq!(m["FOO"], set(b"value1  "));
+        assert_eq!(m["CR"], set(b"x \t\r"));
+        let m = read_map(&d, Options { verbatim: true, ..Options::default() });
+        assert_eq!(m["FOO"], set(b"value1  \nsecond line"));
+        assert_eq!(m["NL"], set(b""));
+        assert_eq!(m["EMPTY"], None);
+        let m = read_map(&d, Options { verbatim: true, nochomp: true, ..Options::default() });
+        assert_eq!(m["FOO"], set(b"value1  \nsecond line\n"));
+        let m = read_map(&d, Options { nullis: b'_', ..Options::default() });
+        assert_eq!(m["NUL"], set(b"a_b"));
+        let err = read(&d.0, &Options { nullis: 0, ..Options::default() }).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+    }
+
+    #[test]
+    fn clamp_and_noclamp() {
+        let long = vec![b'x'; 5000];
+        let mut long_lines = vec![b'y'; 5000];
+        long_lines.extend_from_slice(b"\nnext\n");
+        let d = Dir::new("clamp", &[("LONG", &long), ("LINES", &long_lines)]);
+        let m = read_map(&d, Options::default());
+        assert_eq!(m["LONG"].as_ref().unwrap().len(), CLAMP);
+        assert_eq!(m["LINES"].as_ref().unwrap().len(), CLAMP);
+        let m = read_map(&d, Options { noclamp: true, ..Options::default() });
+        assert_eq!(m["LONG"].as_ref().unwrap().len(), 5000);
+        assert_eq!(m["LINES"], Some(vec![b'y'; 5000]));
+        let m = read_map(&d, Options { noclamp: true, verbatim: true, ..Options::default() });
+        assert_eq!(m["LINES"].as_ref().unwrap().len(), 5000 + 6 - 1);
+    }
+
+    #[test]
+    fn missing_dir_is_enoent_and_subdir_is_an_error() {
+        let d = Dir::new("errors", &[("A", b"1\n")]);
+        let err = read(&d.0.join("nope"), &Options::default()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+        std::fs::create_dir(d.0.join("SUB")).unwrap();
+        let err = read(&d.0, &Options::default()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EISDIR));
+    }
+}

@@ -1,0 +1,91 @@
+//! Process resource limits (`getrlimit`/`setrlimit`), as s6-softlimit sets them.
+
+use std::io;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type Raw = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type Raw = libc::c_int;
+
+/// One kind of resource (`RLIMIT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource(Raw);
+
+/// Address space (`RLIMIT_AS`).
+pub const AS: Resource = Resource(libc::RLIMIT_AS);
+/// Core file size.
+pub const CORE: Resource = Resource(libc::RLIMIT_CORE);
+/// CPU time, in seconds.
+pub const CPU: Resource = Resource(libc::RLIMIT_CPU);
+/// Data segment (heap).
+pub const DATA: Resource = Resource(libc::RLIMIT_DATA);
+/// Size of files written.
+pub const FSIZE: Resource = Resource(libc::RLIMIT_FSIZE);
+/// Locked memory.
+pub const MEMLOCK: Resource = Resource(libc::RLIMIT_MEMLOCK);
+/// Open file descriptors.
+pub const NOFILE: Resource = Resource(libc::RLIMIT_NOFILE);
+/// Processes (threads) per user.
+pub const NPROC: Resource = Resource(libc::RLIMIT_NPROC);
+/// Resident set size.
+pub const RSS: Resource = Resource(libc::RLIMIT_RSS);
+/// Real-time scheduling priority.
+pub const RTPRIO: Resource = Resource(libc::RLIMIT_RTPRIO);
+/// Stack size.
+pub const STACK: Resource = Resource(libc::RLIMIT_STACK);
+
+/// "No limit".
+pub const INFINITY: u64 = u64::MAX;
+
+/// A soft and a hard limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// The limit the kernel enforces (`rlim_cur`).
+    pub soft: u64,
+    /// The ceiling an unprivileged process may raise the soft limit to (`rlim_max`).
+    pub hard: u64,
+}
+
+// rlim_t is 64 bits wide on every Linux target this builds for; where it is narrower, values
+// beyond it mean "no limit".
+#[allow(clippy::useless_conversion)] // identity where rlim_t is u64
+fn widen(v: libc::rlim_t) -> u64 {
+    if v == libc::RLIM_INFINITY {
+        INFINITY
+    } else {
+        u64::from(v)
+    }
+}
+
+fn narrow(v: u64) -> libc::rlim_t {
+    libc::rlim_t::try_from(v).unwrap_or(libc::RLIM_INFINITY)
+}
+
+/// The current limits of `res`.
+pub fn get(res: Resource) -> io::Result<Limit> {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    syscall!(getrlimit(res.0, &mut r))?;
+    Ok(Limit { soft: widen(r.rlim_cur), hard: widen(r.rlim_max) })
+}
+
+/// Sets the limits of `res`.
+pub fn set(res: Resource, lim: Limit) -> io::Result<()> {
+    let r = libc::rlimit { rlim_cur: narrow(lim.soft), rlim_max: narrow(lim.hard) };
+    syscall!(setrlimit(res.0, &r)).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowering_the_soft_limit_round_trips() {
+        let old = get(CORE).unwrap();
+        let want = Limit { soft: 0, hard: old.hard };
+        set(CORE, want).unwrap();
+        assert_eq!(get(CORE).unwrap(), want);
+        set(CORE, old).unwrap();
+        let bad = Limit { soft: old.hard.saturating_add(1).max(1), hard: 0 };
+        assert_eq!(set(CORE, bad).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+    }
+}
