@@ -226,6 +226,7 @@ impl Supervisor {
         self.announce();
         self.event(b"s");
         while self.cont {
+            s6rs_sys::proc::release_free_memory();
             let (mut sig, mut ctl, mut notif) = (false, false, false);
             let res = self.lp.wait(self.deadline, |ev| match ev.token {
                 TOKEN_SIG => sig = true,

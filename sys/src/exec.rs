@@ -62,6 +62,11 @@ fn merge(mut vars: Vec<Vec<u8>>, mods: &[EnvMod]) -> Vec<Vec<u8>> {
     vars
 }
 
+extern "C" {
+    /// The C library's environment: what std::env reads and writes.
+    static environ: *const *const libc::c_char;
+}
+
 fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
     v.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
 }
@@ -190,18 +195,22 @@ impl Command {
             }
         }
         let argv = ptrs(&self.argv);
-        let env_owned;
-        let envp = match &self.envp {
-            Some(e) => ptrs(e),
-            None => {
-                env_owned = environ_with(&[])?;
-                ptrs(&env_owned)
+        // Without changes the child gets our environment as it is: no copy, so a supervisor
+        // allocates nothing per spawn for it.
+        let own;
+        let envp: *const *const libc::c_char = match &self.envp {
+            Some(e) => {
+                own = ptrs(e);
+                own.as_ptr()
             }
+            // SAFETY: reading the libc `environ` pointer; s6-rs programs that spawn are
+            // single-threaded, so nothing changes the environment during the call.
+            None => unsafe { environ },
         };
         let mut pid: libc::pid_t = 0;
         // SAFETY: every pointer is valid for the duration of the call.
         check(unsafe {
-            libc::posix_spawnp(&mut pid, argv[0], acts, attr, argv.as_ptr().cast(), envp.as_ptr().cast())
+            libc::posix_spawnp(&mut pid, argv[0], acts, attr, argv.as_ptr().cast(), envp.cast())
         })?;
         Ok(pid)
     }

@@ -41,6 +41,25 @@ pub fn set_child_subreaper() -> io::Result<()> {
     .map(drop)
 }
 
+/// Tunes the allocator for a small long-lived daemon: blocks of 16 KiB and more (such as
+/// the 32 KiB buffer glibc's `opendir` allocates) are mmapped and unmapped on free instead
+/// of dirtying heap pages for the process's whole life.
+pub fn small_heap() {
+    // SAFETY: mallopt only changes allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 16 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 * 1024);
+    }
+}
+
+/// Hands freed heap pages back to the kernel (`malloc_trim(0)`). A long-lived daemon calls
+/// this before it sleeps, so the transient allocations of a transition (reading a setting,
+/// a directory listing) do not stay as private dirty pages for its whole life.
+pub fn release_free_memory() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe { libc::malloc_trim(0) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

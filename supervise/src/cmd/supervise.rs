@@ -24,6 +24,7 @@ const USAGE: &str = "s6-supervise dir";
 
 /// Runs s6-supervise. It takes no options: the first argument is the service directory.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    s6rs_sys::proc::small_heap();
     let Some(dir) = args.into_iter().next() else { return Err(Fatal::usage(USAGE)) };
     std::env::set_current_dir(&dir).map_err(|e| Fatal::sys(format_args!("chdir to {}", show(&dir)), &e))?;
     cli::rename_prog(&format!("s6-supervise {}", show(&dir)));
