@@ -53,7 +53,7 @@ impl Death {
 
 /// Parses a whole tally; `None` if its size is not a multiple of 14 (corrupt).
 pub fn unpack_all(data: &[u8]) -> Option<Vec<Death>> {
-    if data.len() % SIZE != 0 {
+    if !data.len().is_multiple_of(SIZE) {
         return None;
     }
     Some(data.chunks_exact(SIZE).map(|c| Death::unpack(c.try_into().unwrap_or(&[0; SIZE]))).collect())

@@ -67,6 +67,7 @@ pub struct Command {
     dups: Vec<(RawFd, RawFd)>,
     keep: Vec<OwnedFd>,
     setsid: bool,
+    cwd: Option<CString>,
 }
 
 impl Command {
@@ -76,7 +77,7 @@ impl Command {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         let argv = argv.iter().map(|a| cstring(a.as_ref())).collect::<io::Result<Vec<_>>>()?;
-        Ok(Command { argv, envp: None, dups: Vec::new(), keep: Vec::new(), setsid: false })
+        Ok(Command { argv, envp: None, dups: Vec::new(), keep: Vec::new(), setsid: false, cwd: None })
     }
 
     /// Runs the program with the current environment changed by `mods`.
@@ -104,6 +105,13 @@ impl Command {
     pub fn setsid(&mut self) -> &mut Command {
         self.setsid = true;
         self
+    }
+
+    /// Runs the child in directory `dir` (relative paths are resolved from ours). The fds
+    /// given with [`Command::fd`] are placed before the change of directory.
+    pub fn cwd(&mut self, dir: &Path) -> io::Result<&mut Command> {
+        self.cwd = Some(crate::fd::cpath(dir)?);
+        Ok(self)
     }
 
     /// The program name, for messages.
@@ -149,6 +157,9 @@ impl Command {
             for &(src, dst) in &self.dups {
                 check(libc::posix_spawn_file_actions_adddup2(acts, src, dst))?;
             }
+            if let Some(dir) = &self.cwd {
+                check(libc::posix_spawn_file_actions_addchdir_np(acts, dir.as_ptr()))?;
+            }
         }
         let argv = ptrs(&self.argv);
         let env_owned;
@@ -176,6 +187,11 @@ impl Command {
             // SAFETY: plain fd numbers; failure is reported below.
             if unsafe { libc::dup2(src, dst) } == -1 {
                 return io::Error::last_os_error();
+            }
+        }
+        if let Some(dir) = &self.cwd {
+            if let Err(e) = syscall!(chdir(dir.as_ptr())) {
+                return e;
             }
         }
         if self.setsid {
@@ -326,6 +342,13 @@ mod tests {
         let st = wait(pid).unwrap();
         assert_eq!(st.signal(), Some(libc::SIGTERM));
         assert_eq!(st.estatus(), 143);
+    }
+
+    #[test]
+    fn spawn_in_another_directory() {
+        let mut c = Command::new(&["sh", "-c", "test \"$(pwd)\" = /"]).unwrap();
+        c.cwd(Path::new("/")).unwrap();
+        assert_eq!(wait(c.spawn().unwrap()).unwrap().exit_code(), Some(0));
     }
 
     #[test]
