@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 cargo build --release --bins
 sync
 python3 bench/supervise_tree.py "$@"
+python3 bench/log.py

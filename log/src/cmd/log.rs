@@ -36,7 +36,7 @@ const DEFAULT_LINELIMIT: usize = 8192;
 /// `-l` values below this (except 0) are raised to it.
 const LINELIMIT_MIN: usize = 48;
 /// Size of one read from stdin (a pipe holds 64 KiB by default; files give more).
-const READ_SIZE: usize = 128 << 10;
+const READ_SIZE: usize = 64 << 10;
 
 const TOKEN_SIG: usize = 0;
 const TOKEN_IN: usize = 1;
