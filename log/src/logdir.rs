@@ -408,7 +408,19 @@ impl Logdir {
                     self.retry_at = Deadline::Never;
                     return false;
                 }
-                _ => {}
+                // Not rotation steps: nothing to run (callers never start from these).
+                State::Flushing | State::EndChmod | State::Ended => return false,
+                State::Sync
+                | State::Rename
+                | State::NewCurrent
+                | State::ChmodPrevious
+                | State::FinishPrevious
+                | State::RunProcessor
+                | State::SyncProcessed
+                | State::SyncNewstate
+                | State::UnlinkPrevious
+                | State::RenameState
+                | State::FinishProcessed => {}
             }
         }
     }
