@@ -74,7 +74,9 @@ fn sigterm_mid_stream_loses_nothing() {
     writer.join().unwrap();
     let rest = drain.join().unwrap();
     let logged = content(&d);
-    assert_eq!(logged.len(), 100_100, "exactly the lines read, up to the end of the line in progress");
+    // The half line is finished and logged if s6-log had read its start when TERM came;
+    // otherwise it is left in the pipe whole. Either way, at a line boundary.
+    assert!(logged.len() == 100_000 || logged.len() == 100_100, "{}", logged.len());
     let mut all = logged.clone();
     all.extend(&rest);
     assert_eq!(all, data, "logged + left in the pipe == input");
