@@ -8,3 +8,4 @@ cargo build --release --bins
 sync
 python3 bench/supervise_tree.py "$@"
 python3 bench/runhelpers.py
+python3 bench/log.py

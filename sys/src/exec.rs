@@ -81,6 +81,7 @@ pub struct Command {
     setsid: bool,
     newpidns: bool,
     lock: Option<(CString, RawFd)>,
+    cwd: Option<CString>,
 }
 
 impl Command {
@@ -98,6 +99,7 @@ impl Command {
             setsid: false,
             newpidns: false,
             lock: None,
+            cwd: None,
         })
     }
 
@@ -142,6 +144,13 @@ impl Command {
     /// that point are the child's: it prints a message and exits 111 (126/127 for exec).
     pub fn lock_at(&mut self, path: &Path, fd: RawFd) -> io::Result<&mut Command> {
         self.lock = Some((crate::fd::cpath(path)?, fd));
+        Ok(self)
+    }
+
+    /// Runs the child in directory `dir` (relative paths are resolved from ours). The fds
+    /// given with [`Command::fd`] are placed before the change of directory.
+    pub fn cwd(&mut self, dir: &Path) -> io::Result<&mut Command> {
+        self.cwd = Some(crate::fd::cpath(dir)?);
         Ok(self)
     }
 
@@ -192,6 +201,9 @@ impl Command {
             check(libc::posix_spawnattr_setsigdefault(attr, def.raw()))?;
             for &(src, dst) in &self.dups {
                 check(libc::posix_spawn_file_actions_adddup2(acts, src, dst))?;
+            }
+            if let Some(dir) = &self.cwd {
+                check(libc::posix_spawn_file_actions_addchdir_np(acts, dir.as_ptr()))?;
             }
         }
         let argv = ptrs(&self.argv);
@@ -354,6 +366,11 @@ impl Command {
             // SAFETY: plain fd numbers; failure is reported below.
             if unsafe { libc::dup2(src, dst) } == -1 {
                 return io::Error::last_os_error();
+            }
+        }
+        if let Some(dir) = &self.cwd {
+            if let Err(e) = syscall!(chdir(dir.as_ptr())) {
+                return e;
             }
         }
         if self.setsid {
@@ -575,6 +592,13 @@ mod tests {
         // B's first slot takes the last variable, B=new goes last; A's slot takes the new
         // last (B=new); E is appended; AB matches nothing (A=... is not AB=...).
         assert_eq!(got, ["B=new", "B=dup", "C=3", "D=4", "E=5"]);
+    }
+
+    #[test]
+    fn spawn_in_another_directory() {
+        let mut c = Command::new(&["sh", "-c", "test \"$(pwd)\" = /"]).unwrap();
+        c.cwd(Path::new("/")).unwrap();
+        assert_eq!(wait(c.spawn().unwrap()).unwrap().exit_code(), Some(0));
     }
 
     #[test]

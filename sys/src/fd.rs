@@ -166,7 +166,12 @@ pub fn new_path(path: &Path) -> PathBuf {
 /// Replaces `path` atomically as s6 does: write `path.new` (mode 0666 under the umask, no
 /// fsync), then rename it over `path`; on failure the `.new` file is removed.
 pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
-    let tmp = new_path(path);
+    replace_file_via(path, &new_path(path), data)
+}
+
+/// [`replace_file`] with the temporary name computed once by the caller (a program that
+/// rewrites the same file for every input line keeps it, and does not allocate per write).
+pub fn replace_file_via(path: &Path, tmp: &Path, data: &[u8]) -> io::Result<()> {
     let res = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -174,13 +179,13 @@ pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
             .truncate(true)
             .mode(0o666)
             .custom_flags(libc::O_NONBLOCK)
-            .open(&tmp)?;
+            .open(tmp)?;
         f.write_all(data)?;
         drop(f);
-        std::fs::rename(&tmp, path)
+        std::fs::rename(tmp, path)
     })();
     if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(tmp);
     }
     res
 }

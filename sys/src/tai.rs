@@ -71,13 +71,40 @@ impl Tain {
 
     /// The 25-character label `@` + 24 lowercase hex digits.
     pub fn label(self) -> String {
-        let mut s = String::with_capacity(25);
-        s.push('@');
-        for b in self.pack() {
-            s.push(HEX[usize::from(b >> 4)] as char);
-            s.push(HEX[usize::from(b & 15)] as char);
+        String::from_utf8_lossy(&self.label_bytes()).into_owned()
+    }
+
+    /// The label as bytes, without allocating (for per-line use in loggers).
+    pub fn label_bytes(self) -> [u8; 25] {
+        let mut out = [0u8; 25];
+        out[0] = b'@';
+        for (i, b) in self.pack().into_iter().enumerate() {
+            out[1 + 2 * i] = HEX[usize::from(b >> 4)];
+            out[2 + 2 * i] = HEX[usize::from(b & 15)];
         }
-        s
+        out
+    }
+
+    /// UTC seconds since the Unix epoch as skalibs' `utc_from_tai` computes them, and whether
+    /// the instant is itself an inserted leap second (shown as second 60). `None` for labels
+    /// before the epoch of the TAI scale (seconds below `2^62 + 10`).
+    pub fn utc(self) -> Option<(u64, bool)> {
+        let tai = self.sec.checked_sub(TAI_MAGIC)?.checked_sub(10)?;
+        // skalibs keeps the table in this scale: entry i is the Unix time plus i.
+        let mut skipped = 0u64;
+        let mut hit = false;
+        for (i, &l) in LEAPS.iter().enumerate() {
+            let entry = l + i as u64;
+            if tai < entry {
+                break;
+            }
+            if tai == entry {
+                hit = true;
+            } else {
+                skipped += 1;
+            }
+        }
+        Some((tai - skipped, hit))
     }
 
     /// Parses a label at the start of `s` (`@` then exactly 24 hex digits, either case).
@@ -169,6 +196,19 @@ mod tests {
             }
         }
         assert_eq!(Tain::from_unix(0, 0).sec, TAI_MAGIC + 10);
+    }
+
+    #[test]
+    fn utc_matches_skalibs_including_the_leap_second() {
+        let t = Tain::from_unix(1795480194, 7);
+        assert_eq!(t.utc(), Some((1795480194, false)));
+        // 2016-12-31 23:59:60 is TAI label 2^62 + 1483228800 + 36: the table entry itself.
+        let leap = Tain { sec: TAI_MAGIC + 1483228826 + 10, nano: 0 };
+        assert_eq!(leap.utc(), Some((1483228800, true)));
+        let after = Tain { sec: TAI_MAGIC + 1483228827 + 10, nano: 0 };
+        assert_eq!(after.utc(), Some((1483228800, false)));
+        assert_eq!(Tain { sec: 5, nano: 0 }.utc(), None);
+        assert_eq!(t.label_bytes().as_slice(), t.label().as_bytes());
     }
 
     #[test]

@@ -99,7 +99,8 @@ impl Tree {
         let i = self.children.iter().position(|c| c.id() == pid)?;
         loop {
             if let Ok(Some(st)) = self.children[i].try_wait() {
-                self.children.remove(i);
+                // Already reaped by try_wait; wait() just returns the saved status.
+                let _ = self.children.remove(i).wait();
                 return Some(st);
             }
             if Instant::now() >= deadline {

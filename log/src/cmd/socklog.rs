@@ -1,0 +1,522 @@
+//! s6-socklog: a minimal syslogd (upstream page: s6-socklog.html).
+//!
+//! `s6-socklog [ -d notif ] [ -r ] [ -U | -u uid -g gid -G gidlist ] [ -l linelen ]
+//! [ -t lameducktimeout ] [ -x unixsocket | -i ipport ]`
+//!
+//! Binds a datagram socket (`/dev/log` by default, as skalibs does it: a `PATH.lock` file
+//! locked for life, any old socket unlinked, mode 0777), drops privileges, and writes each
+//! datagram as one line on stdout: trailing NULs and newlines dropped, embedded ones turned
+//! into `~`, a leading `<N>` decoded (unless `-r`), `...` after a datagram longer than
+//! `linelen`, and with `-i` a `clientip_clientport: ` prefix. SIGTERM: flush and exit 0, or
+//! 99 if the `-t` grace period runs out first.
+//!
+//! As upstream, a datagram is received into `linelen + 1` bytes and all of them are written
+//! before the `...` marker. Deviations: an empty datagram is ignored (upstream exits 111 on
+//! it); the `-i` prefix is HEAD's `ip_port: ` (2.11 garbles the port).
+
+use std::ffi::OsString;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+use s6rs_sys::event::{EventLoop, Watch};
+use s6rs_sys::sig::Trap;
+
+const USAGE: &str = "s6-socklog [ -d notif ] [ -r ] [ -U | -u uid -g gid -G gidlist ] [ -l linelen ] [ -t lameducktimeout ] [ -x socket | -i ip_port ]";
+
+const TOKEN_SIG: usize = 0;
+const TOKEN_SOCK: usize = 1;
+const TOKEN_OUT: usize = 2;
+
+/// The options.
+#[derive(Debug, PartialEq, Eq)]
+struct Opts {
+    raw: bool,
+    notif: Option<i32>,
+    linelen: usize,
+    lameduck_ms: u64,
+    uid: u32,
+    gid: u32,
+    gids: Option<Vec<u32>>,
+    unix: Option<PathBuf>,
+    udp: Option<SocketAddr>,
+}
+
+fn usage() -> Fatal {
+    Fatal::usage(USAGE)
+}
+
+/// skalibs `gid_scanlist`: comma-separated numbers.
+fn gid_list(s: &str) -> Option<Vec<u32>> {
+    s.split(',').map(cli::parse_uint::<u32>).collect()
+}
+
+/// `ip`, `ip_port`, or for IPv4 `ip:port` (port 514 by default). The address is the longest
+/// prefix that is one: IPv6 is tried first, as skalibs' `ip46_scan` does.
+fn parse_ipport(s: &str) -> Option<SocketAddr> {
+    fn longest<T: std::str::FromStr>(s: &str, allowed: fn(char) -> bool) -> Option<(T, usize)> {
+        let run = s.find(|c: char| !allowed(c)).unwrap_or(s.len());
+        (1..=run).rev().find_map(|n| s[..n].parse().ok().map(|ip| (ip, n)))
+    }
+    let (ip, n) = match longest::<Ipv6Addr>(s, |c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+        Some((ip, n)) => (IpAddr::V6(ip), n),
+        None => {
+            let (ip, n) = longest::<Ipv4Addr>(s, |c| c.is_ascii_digit() || c == '.')?;
+            (IpAddr::V4(ip), n)
+        }
+    };
+    let rest = &s[n..];
+    let mut port = 514;
+    if rest.starts_with('_') || (ip.is_ipv4() && rest.starts_with(':')) {
+        port = cli::parse_uint(&rest[1..])?;
+    }
+    Some(SocketAddr::new(ip, port))
+}
+
+fn parse_opts(args: &[OsString]) -> Result<Opts, Fatal> {
+    let mut o = Opts {
+        raw: false,
+        notif: None,
+        linelen: 1024,
+        lameduck_ms: 0,
+        uid: 0,
+        gid: 0,
+        gids: None,
+        unix: Some(PathBuf::from("/dev/log")),
+        udp: None,
+    };
+    let mut g = Getopt::new(args, "rd:l:t:u:g:G:Ux:i:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| usage())?;
+        let arg = opt.arg_str();
+        match opt.c {
+            'r' => o.raw = true,
+            'd' => o.notif = Some(cli::parse_uint(arg).ok_or_else(usage)?),
+            'l' => o.linelen = cli::parse_uint(arg).ok_or_else(usage)?,
+            't' => o.lameduck_ms = cli::parse_uint(arg).ok_or_else(usage)?,
+            'u' => o.uid = cli::parse_uint(arg).ok_or_else(usage)?,
+            'g' => o.gid = cli::parse_uint(arg).ok_or_else(usage)?,
+            'G' => {
+                o.gids = Some(if arg.is_empty() { Vec::new() } else { gid_list(arg).ok_or_else(usage)? })
+            }
+            'U' => {
+                let var = |name: &str| std::env::var(name).map_err(|_| Fatal::bad(format!("{name} not set")));
+                let invalid = |name: &str| Fatal::bad(format!("invalid ${name}"));
+                o.uid = cli::parse_uint(&var("UID")?).ok_or_else(|| invalid("UID"))?;
+                o.gid = cli::parse_uint(&var("GID")?).ok_or_else(|| invalid("GID"))?;
+                let list = var("GIDLIST")?;
+                o.gids = Some(if list.is_empty() {
+                    Vec::new()
+                } else {
+                    gid_list(&list).ok_or_else(|| invalid("GIDLIST"))?
+                });
+            }
+            'x' => {
+                o.unix = Some(PathBuf::from(opt.arg.clone().unwrap_or_default()));
+                o.udp = None;
+            }
+            'i' => {
+                o.udp = Some(parse_ipport(arg).ok_or_else(usage)?);
+                o.unix = None;
+            }
+            _ => return Err(usage()),
+        }
+    }
+    o.linelen = o.linelen.clamp(76, 1_048_576);
+    Ok(o)
+}
+
+/// Binds a Unix datagram socket as skalibs' `ipc_bind_reuse_perms(…, 0777)` does; returns
+/// the socket and the lock on `PATH.lock`, which must stay open.
+fn bind_unix(path: &Path) -> io::Result<(UnixDatagram, std::fs::File)> {
+    let mut lockname = path.as_os_str().to_owned();
+    lockname.push(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&lockname)?;
+    if !s6rs_sys::lock::try_lock(lock.as_fd(), true)? {
+        return Err(io::Error::from_raw_os_error(libc::EBUSY));
+    }
+    let _ = std::fs::remove_file(path);
+    let old = s6rs_sys::fd::umask(0);
+    let sock = UnixDatagram::bind(path);
+    s6rs_sys::fd::umask(old);
+    let sock = sock?;
+    sock.set_nonblocking(true)?;
+    Ok((sock, lock))
+}
+
+/// A non-blocking UDP socket with SO_REUSEADDR, bound to `addr`.
+fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    // SAFETY: plain socket(2); the result is checked.
+    let raw = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh socket we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let one: libc::c_int = 1;
+    // SAFETY: the option value points to a live int of the given size.
+    unsafe {
+        libc::setsockopt(
+            raw,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    let (storage, len) = sockaddr(addr);
+    // SAFETY: storage holds a sockaddr of `len` bytes for the socket's family.
+    if unsafe { libc::bind(raw, (&storage as *const libc::sockaddr_storage).cast(), len) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(UdpSocket::from(fd))
+}
+
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
+            let sin = unsafe { &mut *(&mut st as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: as above, for sockaddr_in6.
+            let sin6 = unsafe { &mut *(&mut st as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (st, len as libc::socklen_t)
+}
+
+/// skalibs `ip6_fmt`: lowercase hex groups, the first longest run of two or more zero
+/// groups written `::`, no dotted-quad form.
+pub fn ip6_fmt(ip: &Ipv6Addr) -> String {
+    let g = ip.segments();
+    let (mut best, mut best_len) = (8, 0);
+    let mut i = 0;
+    while i < 8 {
+        if g[i] == 0 {
+            let start = i;
+            while i < 8 && g[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best = 8;
+    }
+    let mut s = String::new();
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            if i == 0 {
+                s.push(':');
+            }
+            s.push(':');
+            i += best_len;
+        } else {
+            s.push_str(&format!("{:x}", g[i]));
+            if i < 7 {
+                s.push(':');
+            }
+            i += 1;
+        }
+    }
+    s
+}
+
+/// Drops privileges as upstream does: supplementary groups (with the gid first), then the
+/// gid, then the uid; a zero id means "leave as is".
+fn drop_privileges(o: &Opts) -> Result<(), Fatal> {
+    if let Some(list) = &o.gids {
+        // SAFETY: getegid cannot fail.
+        let g = if o.gid != 0 { o.gid } else { unsafe { libc::getegid() } };
+        let mut all = vec![g];
+        all.extend(list.iter().copied().filter(|&x| x != g));
+        // SAFETY: the pointer and length describe a live vector of gids.
+        if unsafe { libc::setgroups(all.len(), all.as_ptr()) } < 0 {
+            return Err(Fatal::sys("set supplementary group list", &io::Error::last_os_error()));
+        }
+    }
+    // SAFETY: plain id-changing syscalls.
+    if o.gid != 0 && unsafe { libc::setgid(o.gid) } < 0 {
+        return Err(Fatal::sys("setgid", &io::Error::last_os_error()));
+    }
+    // SAFETY: as above.
+    if o.uid != 0 && unsafe { libc::setuid(o.uid) } < 0 {
+        return Err(Fatal::sys("setuid", &io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// The bound socket (a Unix one comes with its lock file, held until exit).
+enum Sock {
+    Unix(UnixDatagram, #[allow(dead_code)] std::fs::File),
+    Udp(UdpSocket),
+}
+
+impl Sock {
+    fn fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Sock::Unix(s, _) => s.as_fd(),
+            Sock::Udp(s) => s.as_fd(),
+        }
+    }
+}
+
+/// Turns one datagram into a line appended to `out` (FORMATS: as the upstream page says).
+fn format_datagram(line: &mut [u8], linelen: usize, raw: bool, from: Option<SocketAddr>, out: &mut Vec<u8>) {
+    if let Some(addr) = from {
+        let ip = match addr.ip() {
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) => ip6_fmt(&ip),
+        };
+        out.extend_from_slice(ip.as_bytes());
+        out.push(b'_');
+        out.extend_from_slice(addr.port().to_string().as_bytes());
+        out.extend_from_slice(b": ");
+    }
+    let len = line.len();
+    let mut r = len;
+    while r > 0 && (line[r - 1] == 0 || line[r - 1] == b'\n') {
+        r -= 1;
+    }
+    for c in &mut line[..r] {
+        if *c == 0 || *c == b'\n' {
+            *c = b'~';
+        }
+    }
+    let mut pos = 0;
+    if !raw {
+        if let Some(code) = crate::syslog::decode(&line[..r]) {
+            code.write_to(out);
+            pos = code.len;
+        }
+    }
+    out.extend_from_slice(&line[pos..r]);
+    if len == linelen + 1 {
+        out.extend_from_slice(b"...");
+    }
+    out.push(b'\n');
+}
+
+/// Runs s6-socklog.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let o = parse_opts(&args)?;
+    if let Some(fd) = o.notif {
+        if fd < 3 {
+            return Err(Fatal::bad("notification fd must be 3 or more"));
+        }
+        if !s6rs_sys::fd::is_open(fd) {
+            let e = io::Error::from_raw_os_error(libc::EBADF);
+            return Err(Fatal::new(100, format!("invalid notification fd: {}", cli::errtext(&e))));
+        }
+    }
+    // stdin is not used: release it, keeping fd 0 valid.
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        let _ = s6rs_sys::fd::dup_to(null.as_fd(), 0);
+    }
+    for (fd, name) in [(1, "stdout"), (2, "stderr")] {
+        if !s6rs_sys::fd::is_open(fd) {
+            let e = io::Error::from_raw_os_error(libc::EBADF);
+            return Err(Fatal::new(100, format!("invalid {name}: {}", cli::errtext(&e))));
+        }
+    }
+    let sock = match (&o.unix, o.udp) {
+        (_, Some(addr)) => Sock::Udp(bind_udp(addr).map_err(|e| {
+            let ip = match addr.ip() {
+                IpAddr::V4(ip) => ip.to_string(),
+                IpAddr::V6(ip) => ip6_fmt(&ip),
+            };
+            Fatal::sys(format_args!("bind socket to ip {ip} port {}", addr.port()), &e)
+        })?),
+        (Some(path), None) => {
+            let (s, lock) = bind_unix(path)
+                .map_err(|e| Fatal::sys(format_args!("bind socket to {}", path.display()), &e))?;
+            Sock::Unix(s, lock)
+        }
+        (None, None) => return Err(usage()),
+    };
+    drop_privileges(&o)?;
+    let trap = Trap::new(&[libc::SIGTERM]).map_err(|e| Fatal::sys("trap signals", &e))?;
+    // SAFETY: fd 1 was checked open above and stays open.
+    let fd1 = unsafe { BorrowedFd::borrow_raw(1) };
+    s6rs_sys::fd::set_nonblock(fd1, true).map_err(|e| Fatal::sys("set stdout non-blocking", &e))?;
+    let ev = EventLoop::new(4).map_err(|e| Fatal::sys("create the event loop", &e))?;
+    ev.add(trap.as_fd(), TOKEN_SIG, Watch::Read).map_err(|e| Fatal::sys("register signalfd", &e))?;
+    ev.add(sock.fd(), TOKEN_SOCK, Watch::Read).map_err(|e| Fatal::sys("register socket", &e))?;
+    let out_polled = match ev.add(fd1, TOKEN_OUT, Watch::Write) {
+        Ok(()) => true,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => false,
+        Err(e) => return Err(Fatal::sys("register stdout", &e)),
+    };
+    if let Some(fd) = o.notif {
+        if let Ok(f) = s6rs_sys::fd::adopt(fd) {
+            let _ = s6rs_sys::fd::write_all(f.as_fd(), b"\n");
+        }
+    }
+    serve(&o, &sock, ev, &trap, out_polled)
+}
+
+fn serve(o: &Opts, sock: &Sock, mut ev: EventLoop, trap: &Trap, out_polled: bool) -> Result<u8, Fatal> {
+    // SAFETY: fd 1 stays open for the life of the process.
+    let fd1 = unsafe { BorrowedFd::borrow_raw(1) };
+    let cap = o.linelen * 4;
+    let mut out: Vec<u8> = Vec::with_capacity(cap);
+    let mut line = vec![0u8; o.linelen + 1];
+    let (mut cont, mut deadline) = (true, Deadline::Never);
+    let (mut sock_ready, mut out_ready) = (true, true);
+    while cont || !out.is_empty() {
+        if !out.is_empty() && out_ready {
+            let mut done = 0;
+            while done < out.len() {
+                // SAFETY: write(2) from a live buffer.
+                let rc =
+                    unsafe { libc::write(fd1.as_raw_fd(), out[done..].as_ptr().cast(), out.len() - done) };
+                if rc >= 0 {
+                    done += rc as usize;
+                    continue;
+                }
+                let e = io::Error::last_os_error();
+                match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock => {
+                        out_ready = !out_polled;
+                        break;
+                    }
+                    _ => return Err(Fatal::sys("write to stdout", &e)),
+                }
+            }
+            out.drain(..done);
+        }
+        while cont && sock_ready && cap - out.len() >= o.linelen + 80 {
+            let res = match sock {
+                Sock::Unix(s, _) => s.recv(&mut line).map(|n| (n, None)),
+                Sock::Udp(s) => s.recv_from(&mut line).map(|(n, a)| (n, Some(a))),
+            };
+            match res {
+                // An empty datagram: upstream dies on it (read 0 taken as end of file), which
+                // lets any local user stop syslogging. We ignore it.
+                Ok((0, _)) => {}
+                Ok((n, from)) => format_datagram(&mut line[..n], o.linelen, o.raw, from, &mut out),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock_ready = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Fatal::sys("recv", &e)),
+            }
+        }
+        if !cont && out.is_empty() {
+            break;
+        }
+        let busy =
+            (!out.is_empty() && out_ready) || (cont && sock_ready && cap - out.len() >= o.linelen + 80);
+        let wait = if busy { Deadline::At(std::time::Instant::now()) } else { deadline };
+        let (mut sig, mut rd, mut wr) = (false, false, false);
+        ev.wait(wait, |r| match r.token {
+            TOKEN_SIG => sig = true,
+            TOKEN_SOCK => rd = true,
+            TOKEN_OUT => wr = true,
+            _ => {}
+        })
+        .map_err(|e| Fatal::sys("wait for events", &e))?;
+        if sig {
+            while let Some(s) = trap.next().map_err(|e| Fatal::sys("read signalfd", &e))? {
+                if s == libc::SIGTERM && cont {
+                    cont = false;
+                    deadline = Deadline::from_ms(o.lameduck_ms);
+                }
+            }
+        }
+        sock_ready |= rd;
+        out_ready |= wr;
+        if !cont && !out.is_empty() && deadline.passed() {
+            return Ok(99);
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn ip_and_port() {
+        assert_eq!(parse_ipport("127.0.0.1"), Some("127.0.0.1:514".parse().unwrap()));
+        assert_eq!(parse_ipport("127.0.0.1_5140"), Some("127.0.0.1:5140".parse().unwrap()));
+        assert_eq!(parse_ipport("127.0.0.1:5140"), Some("127.0.0.1:5140".parse().unwrap()));
+        assert_eq!(parse_ipport("::1_5140"), Some("[::1]:5140".parse().unwrap()));
+        assert_eq!(parse_ipport("::1"), Some("[::1]:514".parse().unwrap()));
+        assert_eq!(parse_ipport("x"), None);
+        assert_eq!(parse_ipport("127.0.0.1_x"), None);
+    }
+
+    #[test]
+    fn ip6_format_like_skalibs() {
+        let f = |s: &str| ip6_fmt(&s.parse().unwrap());
+        assert_eq!(f("::1"), "::1");
+        assert_eq!(f("::"), "::");
+        assert_eq!(f("fe80::1:0:0:2"), "fe80::1:0:0:2");
+        assert_eq!(f("1:0:2::"), "1:0:2::");
+        assert_eq!(f("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
+        assert_eq!(f("::ffff:127.0.0.1"), "::ffff:7f00:1");
+    }
+
+    #[test]
+    fn options() {
+        let o = parse_opts(&args(&["-r", "-l", "10", "-t", "50", "-x", "/tmp/s", "-G", "1,2"])).unwrap();
+        assert!(o.raw);
+        assert_eq!((o.linelen, o.lameduck_ms), (76, 50));
+        assert_eq!(o.unix, Some(PathBuf::from("/tmp/s")));
+        assert_eq!(o.gids, Some(vec![1, 2]));
+        let o = parse_opts(&args(&["-l", "9999999", "-i", "127.0.0.1_9"])).unwrap();
+        assert_eq!((o.linelen, o.unix.is_none()), (1_048_576, true));
+        assert!(parse_opts(&args(&["-G", "1,x"])).unwrap_err().usage);
+        assert!(parse_opts(&args(&["-q"])).unwrap_err().usage);
+    }
+
+    #[test]
+    fn datagrams_become_lines() {
+        let mut out = Vec::new();
+        let mut d = *b"<13>hello\0world\n\0";
+        format_datagram(&mut d, 76, false, None, &mut out);
+        assert_eq!(out, b"user.notice: hello~world\n");
+        out.clear();
+        let mut d = *b"<13>raw";
+        format_datagram(&mut d, 76, true, Some("10.0.0.1:600".parse().unwrap()), &mut out);
+        assert_eq!(out, b"10.0.0.1_600: <13>raw\n");
+        out.clear();
+        let mut d = [b'a'; 77];
+        format_datagram(&mut d, 76, false, None, &mut out);
+        assert_eq!(out.len(), 77 + 4);
+        assert!(out.ends_with(b"a...\n"));
+    }
+}

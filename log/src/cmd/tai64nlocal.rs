@@ -1,0 +1,42 @@
+//! s6-tai64nlocal: replace a leading TAI64N label with `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` in
+//! local time, or GMT with `-g` (upstream page: s6-tai64nlocal.html). Other lines pass
+//! through unchanged; an unterminated last line stays unterminated.
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::tai::Tain;
+
+use crate::stamp::{Clock, MAX_LEN};
+
+const USAGE: &str = "s6-tai64nlocal [ -g ]";
+
+/// Runs s6-tai64nlocal.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut local = true;
+    let mut g = Getopt::new(&args, "g");
+    while let Some(opt) = g.next() {
+        match opt {
+            Ok(o) if o.c == 'g' => local = false,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    crate::filter::default_sigpipe();
+    let mut clock = Clock::new(local);
+    let mut stamp = [0u8; MAX_LEN];
+    crate::filter::lines(false, |line, terminated, out| {
+        // Upstream converts only lines longer than the label, counting the newline.
+        let mut rest = line;
+        if line.len() + usize::from(terminated) > 25 {
+            if let Some(n) = Tain::parse_label(line).and_then(|t| clock.format(t, &mut stamp)) {
+                out.extend_from_slice(&stamp[..n]);
+                rest = &line[25..];
+            }
+        }
+        out.extend_from_slice(rest);
+        if terminated {
+            out.push(b'\n');
+        }
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,157 @@
+//! Human-readable times for TAI64N instants, as skalibs' `localtmn_fmt` writes them:
+//! `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (s6-log's `T` directive, s6-tai64nlocal).
+//!
+//! The TAI instant becomes UTC through skalibs' leap-second table, unless the time zone is a
+//! "right/" zone (one whose clock counts leap seconds: 1972-06-30 23:59:60 exists in it), in
+//! which case the zone itself handles them, exactly as skalibs decides at run time. A leap
+//! second prints as second 60.
+
+use s6rs_sys::tai::Tain;
+
+/// The longest formatted time: a 20-digit year and the fixed rest.
+pub const MAX_LEN: usize = 48;
+
+/// Formats TAI64N instants as local or GMT date and time, caching the date and time of the
+/// last second seen (zone rules change only on whole seconds, so the cache is exact).
+pub struct Clock {
+    local: bool,
+    right_tz: Option<bool>,
+    cached: Option<u64>,
+    head: [u8; MAX_LEN],
+    head_len: usize,
+}
+
+impl Clock {
+    /// A formatter for local time (`local`) or GMT.
+    pub fn new(local: bool) -> Clock {
+        Clock { local, right_tz: None, cached: None, head: [0; MAX_LEN], head_len: 0 }
+    }
+
+    fn right_tz(&mut self) -> bool {
+        *self.right_tz.get_or_insert_with(|| {
+            // skalibs' test: does the zone show 1972-06-30 23:59:60?
+            matches!(broken_down(78_796_800, true), Some(tm) if tm.tm_sec == 60)
+        })
+    }
+
+    /// Writes the time of `t` into `out`, returning the length, or `None` when the instant
+    /// cannot be converted (then the caller leaves the label as it was).
+    pub fn format(&mut self, t: Tain, out: &mut [u8; MAX_LEN]) -> Option<usize> {
+        if self.cached != Some(t.sec) {
+            self.head_len = self.head_of(t.sec)?;
+            self.cached = Some(t.sec);
+        }
+        let n = self.head_len;
+        out[..n].copy_from_slice(&self.head[..n]);
+        out[n] = b'.';
+        put_digits(&mut out[n + 1..n + 10], u64::from(t.nano));
+        Some(n + 10)
+    }
+
+    fn head_of(&mut self, sec: u64) -> Option<usize> {
+        let (unix, leap) = if self.right_tz() {
+            (Tain { sec, nano: 0 }.sec.checked_sub(s6rs_sys::tai::TAI_MAGIC + 10)?, false)
+        } else {
+            Tain { sec, nano: 0 }.utc()?
+        };
+        let unix = i64::try_from(unix).ok()? - i64::from(leap);
+        let mut tm = broken_down(unix, self.local)?;
+        if leap {
+            tm.tm_sec += 1;
+        }
+        let h = &mut self.head;
+        let year = (1900 + i64::from(tm.tm_year)).max(0) as u64;
+        let mut n = put_uint(h, year);
+        h[n] = b'-';
+        put_digits(&mut h[n + 1..n + 3], (tm.tm_mon + 1) as u64);
+        h[n + 3] = b'-';
+        put_digits(&mut h[n + 4..n + 6], tm.tm_mday as u64);
+        h[n + 6] = b' ';
+        put_digits(&mut h[n + 7..n + 9], tm.tm_hour as u64);
+        h[n + 9] = b':';
+        put_digits(&mut h[n + 10..n + 12], tm.tm_min as u64);
+        h[n + 12] = b':';
+        put_digits(&mut h[n + 13..n + 15], tm.tm_sec as u64);
+        n += 15;
+        Some(n)
+    }
+}
+
+/// `localtime_r` or `gmtime_r`.
+fn broken_down(unix: i64, local: bool) -> Option<libc::tm> {
+    let t: libc::time_t = unix;
+    // SAFETY: tm is plain data; all-zero is valid.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; the _r variants do not keep them.
+    let res = unsafe {
+        if local {
+            libc::localtime_r(&t, &mut tm)
+        } else {
+            libc::gmtime_r(&t, &mut tm)
+        }
+    };
+    (!res.is_null()).then_some(tm)
+}
+
+/// Writes `v` in decimal, zero-padded to exactly `out.len()` digits (the low digits).
+fn put_digits(out: &mut [u8], mut v: u64) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// Writes `v` in decimal without padding; returns the length.
+fn put_uint(out: &mut [u8], v: u64) -> usize {
+    let mut digits = 1;
+    let mut x = v;
+    while x >= 10 {
+        x /= 10;
+        digits += 1;
+    }
+    put_digits(&mut out[..digits], v);
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(t: Tain, local: bool) -> Option<String> {
+        let mut out = [0u8; MAX_LEN];
+        let n = Clock::new(local).format(t, &mut out)?;
+        Some(String::from_utf8(out[..n].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn gmt_format_and_nanoseconds() {
+        // 2026-11-23 22:29:54 UTC, from a real s6-tai64n label.
+        let t = Tain::parse_label(b"@400000006b04daa70970034c").unwrap();
+        assert_eq!(t.to_unix().0, 1795480194);
+        assert_eq!(fmt(t, false).unwrap(), "2026-11-24 00:29:54.158335820");
+        let t = Tain::from_unix(0, 5);
+        assert_eq!(fmt(t, false).unwrap(), "1970-01-01 00:00:00.000000005");
+    }
+
+    #[test]
+    fn leap_second_is_second_60() {
+        let leap = Tain { sec: s6rs_sys::tai::TAI_MAGIC + 1483228836, nano: 0 };
+        assert_eq!(fmt(leap, false).unwrap(), "2016-12-31 23:59:60.000000000");
+    }
+
+    #[test]
+    fn before_the_epoch_is_refused() {
+        assert_eq!(fmt(Tain { sec: 3, nano: 0 }, false), None);
+    }
+
+    #[test]
+    fn cache_follows_the_second() {
+        let mut c = Clock::new(false);
+        let mut out = [0u8; MAX_LEN];
+        let a = Tain::from_unix(60, 1);
+        let n = c.format(a, &mut out).unwrap();
+        assert_eq!(&out[..n], b"1970-01-01 00:01:00.000000001");
+        let n = c.format(Tain::from_unix(61, 2), &mut out).unwrap();
+        assert_eq!(&out[..n], b"1970-01-01 00:01:01.000000002");
+    }
+}

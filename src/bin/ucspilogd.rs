@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main("ucspilogd", s6rs_log::cmd::ucspilogd::run)
+}

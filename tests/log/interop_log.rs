@@ -1,0 +1,250 @@
+//! Interop with Debian's s6 2.11: the same scripts and input give the same logged bytes;
+//! each implementation recovers the other's logdirs; the TAI64N filters, ucspilogd and
+//! s6-socklog write the same output.
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::{archives, arg, content, filter, lines, mode, prog, Running};
+use crate::support::{real, wait_until, TempDir, Tree};
+
+const T: Duration = Duration::from_secs(30);
+
+/// Runs s6-log (real or ours) in `cwd` on `input` to completion; returns stdout.
+fn run_log(real_s6: bool, args: &[&str], input: &[u8], cwd: &std::path::Path) -> Vec<u8> {
+    let mut child = Command::new(prog(real_s6, "s6-log"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let w = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let mut out = child.stdout.take().unwrap();
+    let r = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut v);
+        v
+    });
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.success(), "s6-log {args:?} (real: {real_s6}) failed: {st:?}");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("s6-log {args:?} (real: {real_s6}) did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    w.join().unwrap();
+    r.join().unwrap()
+}
+
+/// Mixed input: levels to select on, a NUL-terminated line, lines longer than -l.
+fn mixed_input() -> Vec<u8> {
+    let mut v = Vec::new();
+    for i in 0..3000 {
+        let level = ["INFO", "ERROR", "WARN", "DEBUG", "INFO"][i % 5];
+        v.extend(format!("ts={i:05} level={level} component=x msg=\"something happened\"\n").as_bytes());
+        if i % 500 == 0 {
+            v.extend(b"nul-terminated\0");
+            v.extend("L".repeat(130).as_bytes());
+            v.push(b'\n');
+        }
+    }
+    v
+}
+
+#[test]
+fn same_script_same_logged_bytes() {
+    let input = mixed_input();
+    let mut results = Vec::new();
+    for real_s6 in [true, false] {
+        let t = TempDir::new(if real_s6 { "interop-real" } else { "interop-ours" });
+        let script = [
+            "-l",
+            "100",
+            "--",
+            "s4096",
+            "n100",
+            "-",
+            "+level=(ERROR|WARN)",
+            "./alerts",
+            "pPFX",
+            "1",
+            "p",
+            "f",
+            "-DEBUG",
+            "./rest",
+            "-",
+            "+^nul",
+            "^30",
+            "=status",
+            "f",
+            "E20",
+            "2",
+            "-",
+            "+.",
+            "./all",
+        ];
+        let out = run_log(real_s6, &script, &input, t.path());
+        let dirs = ["alerts", "rest", "all"].map(|d| content(&t.join(d)));
+        for d in ["alerts", "rest", "all"] {
+            let dir = t.join(d);
+            assert_eq!(mode(&dir) & 0o777, 0o700);
+            assert_eq!(mode(&dir.join("current")), 0o744, "real: {real_s6}");
+            for a in archives(&dir) {
+                assert!(a.ends_with(".s"));
+                assert_eq!(mode(&dir.join(&a)), 0o744);
+            }
+        }
+        let status = std::fs::read(t.join("status")).unwrap();
+        results.push((out, dirs, status));
+    }
+    let (real_r, ours) = (&results[0], &results[1]);
+    assert!(!real_r.0.is_empty());
+    assert_eq!(real_r.0, ours.0, "stdout differs");
+    for (i, name) in ["alerts", "rest", "all"].iter().enumerate() {
+        assert!(!real_r.1[i].is_empty());
+        assert_eq!(real_r.1[i], ours.1[i], "logdir {name} differs");
+    }
+    assert_eq!(real_r.2, ours.2, "status file differs");
+}
+
+#[test]
+fn stamps_look_alike() {
+    // Same shapes for t and T; real s6-tai64nlocal reads both our and real t labels.
+    for real_s6 in [true, false] {
+        let t = TempDir::new("interop-stamps");
+        let out = run_log(real_s6, &["t", "1", "T", "1"], b"x\n", t.path());
+        let out = String::from_utf8(out).unwrap();
+        let l: Vec<&str> = out.lines().collect();
+        assert_eq!(l.len(), 2);
+        assert_eq!((l[0].len(), &l[0][25..]), (27, " x"));
+        assert_eq!((l[1].len(), &l[1][29..]), (32, "  x"));
+        let local = filter(&real("s6-tai64nlocal"), &[], &[], format!("{}\n", l[0]).as_bytes());
+        assert_eq!(&local[..11], &l[1].as_bytes()[..11], "same day");
+    }
+}
+
+#[test]
+fn each_recovers_the_others_logdir() {
+    for (first, second) in [(true, false), (false, true)] {
+        let t = TempDir::new("interop-recover");
+        let d = t.join("d");
+        let da = arg(t.path(), "d");
+        let a = lines("a", 40, 60);
+        let b = lines("b", 40, 60);
+        // Killed mid-run: the other implementation archives current as .u.
+        let mut l = Running::start(&prog(first, "s6-log"), &["-d3", &da], t.path(), true);
+        l.write(&a);
+        assert!(wait_until(T, || std::fs::metadata(d.join("current")).map(|m| m.len()).unwrap_or(0)
+            == a.len() as u64));
+        l.signal(libc::SIGKILL);
+        let _ = l.wait(T);
+        let mut l = Running::start(&prog(second, "s6-log"), &["-d3", &da], t.path(), true);
+        let names = archives(&d);
+        assert_eq!(names.len(), 1, "first real: {first}");
+        assert!(names[0].ends_with(".u"));
+        l.write(&b);
+        assert_eq!(l.finish(T).0, 0);
+        // Stopped cleanly: the first implementation appends to current.
+        let mut l = Running::start(&prog(first, "s6-log"), &["-d3", &da], t.path(), true);
+        l.write(&a);
+        assert_eq!(l.finish(T).0, 0);
+        assert_eq!(archives(&d).len(), 1);
+        let mut expect = a.clone();
+        expect.extend(&b);
+        expect.extend(&a);
+        assert_eq!(content(&d), expect);
+    }
+}
+
+#[test]
+fn tai64nlocal_same_output() {
+    let input = b"@400000006b04daa70970034c hello\n@4000000058684700075bcd15 x\n@40000000586846a400000000 leap\n\
+@000000000000000000000000 zero\nplain\n@400000006b04daa70970034c\n@4000000000000000 short\n@400000006b04daa70970034cnospace\n\
+@3fffffffffffffff00000000 early\n@400000006b04daa70970034c unterminated";
+    for tz in ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "right/Europe/Paris"] {
+        for args in [&[][..], &["-g"][..]] {
+            let r = filter(&real("s6-tai64nlocal"), args, &[("TZ", tz)], input);
+            let o = filter(&prog(false, "s6-tai64nlocal"), args, &[("TZ", tz)], input);
+            assert_eq!(String::from_utf8_lossy(&o), String::from_utf8_lossy(&r), "TZ={tz} {args:?}");
+        }
+    }
+}
+
+#[test]
+fn tai64n_labels_cross_parse() {
+    let input = b"one\ntwo\nthree";
+    for (stamper, reader) in [(false, true), (true, false)] {
+        let stamped = filter(&prog(stamper, "s6-tai64n"), &[], &[], input);
+        let local = filter(&prog(reader, "s6-tai64nlocal"), &["-g"], &[], &stamped);
+        let local = String::from_utf8(local).unwrap();
+        let l: Vec<&str> = local.lines().collect();
+        assert_eq!(l.len(), 3, "{local}");
+        for (line, word) in l.iter().zip(["one", "two", "three"]) {
+            assert_eq!(line.len(), 29 + 1 + word.len(), "{line}");
+            assert!(line.as_bytes()[..4].iter().all(u8::is_ascii_digit), "{line}");
+            assert!(line.ends_with(&format!(" {word}")));
+        }
+    }
+}
+
+#[test]
+fn ucspilogd_same_output() {
+    let input = b"<12>a\n<192>b\n<88>c\n<32>d\n<200>e\n<7>f\n<1023>g\n<1024>h\n<86>hi\n<13>a\n<105>b\n<191>c\n<0>d\n\
+<4294967296>e\n<x>f\n@400000006b06b9ac1bd32106 <14>g\n@400000006b06b9ac1bd3210 x\n\0<1>\0\n<14>nul\0<14>no nl";
+    for args in [&[][..], &["FOO", "BAZ"][..], &["-D", "zz", "FOO", "Q"][..]] {
+        let r = filter(&real("ucspilogd"), args, &[("FOO", "bar")], input);
+        let o = filter(&prog(false, "ucspilogd"), args, &[("FOO", "bar")], input);
+        assert_eq!(String::from_utf8_lossy(&o), String::from_utf8_lossy(&r), "{args:?}");
+    }
+}
+
+#[test]
+fn socklog_same_output() {
+    let datagrams: Vec<Vec<u8>> = vec![
+        b"<13>hello\0world\n\0".to_vec(),
+        b"<86>x".to_vec(),
+        vec![b'a'; 80],
+        vec![b'b'; 81],
+        vec![b'c'; 200],
+        b"\n\n".to_vec(),
+        b"<1".to_vec(),
+        b"plain\n".to_vec(),
+        b"<999999999999>x".to_vec(),
+    ];
+    let mut outputs = Vec::new();
+    for real_s6 in [true, false] {
+        let t = TempDir::new("interop-socklog");
+        let sock = t.join("s");
+        let outfile = t.join("out");
+        let mut tree = Tree::new();
+        let mut cmd = Command::new(prog(real_s6, "s6-socklog"));
+        cmd.args(["-l", "80", "-x"]).arg(&sock).stdout(std::fs::File::create(&outfile).unwrap());
+        let pid = tree.spawn(cmd);
+        assert!(wait_until(T, || sock.exists()));
+        let c = UnixDatagram::unbound().unwrap();
+        for d in &datagrams {
+            c.send_to(d, &sock).unwrap();
+        }
+        assert!(
+            wait_until(T, || std::fs::read(&outfile).unwrap().iter().filter(|&&b| b == b'\n').count() == 9)
+        );
+        tree.signal(pid, libc::SIGTERM);
+        assert_eq!(tree.wait_exit(pid, T).and_then(|s| s.code()), Some(0));
+        outputs.push(std::fs::read(&outfile).unwrap());
+    }
+    assert_eq!(String::from_utf8_lossy(&outputs[1]), String::from_utf8_lossy(&outputs[0]));
+}
