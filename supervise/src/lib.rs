@@ -6,10 +6,13 @@
 
 #![deny(missing_docs)]
 
+pub mod block;
 pub mod control;
 pub mod dtally;
 pub mod fifodir;
+pub mod ftrig;
 pub mod servicedir;
 pub mod svstatus;
+pub mod svwait;
 
 pub mod cmd;

@@ -44,10 +44,10 @@ impl Status {
         b[12..24].copy_from_slice(&self.readystamp.pack());
         b[24..32].copy_from_slice(&self.pid.to_be_bytes());
         b[32..34].copy_from_slice(&self.wstat.to_be_bytes());
-        b[34] = u8::from(self.paused) * PAUSED
-            | u8::from(self.finishing) * FINISHING
-            | u8::from(self.wantup) * WANTUP
-            | u8::from(self.ready) * READY;
+        b[34] = (u8::from(self.paused) * PAUSED)
+            | (u8::from(self.finishing) * FINISHING)
+            | (u8::from(self.wantup) * WANTUP)
+            | (u8::from(self.ready) * READY);
         b
     }
 

@@ -8,7 +8,7 @@ use std::ffi::{CStr, OsStr, OsString};
 use std::fmt;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
 /// Exit code for a usage error or bad input.
 pub const EXIT_USAGE: u8 = 100;
@@ -21,16 +21,28 @@ pub const EXIT_EXEC: u8 = 126;
 /// Exit code when the program to exec was not found.
 pub const EXIT_NOTFOUND: u8 = 127;
 
-static PROG: OnceLock<String> = OnceLock::new();
+// Names are leaked on purpose: a program sets its name once or twice in its life, and
+// handing out `&'static str` keeps every message path free of locking and allocation.
+static PROG: RwLock<Option<&'static str>> = RwLock::new(None);
 
 /// Sets the program name used as the prefix of every message. The first call wins.
 pub fn set_prog(name: &str) {
-    let _ = PROG.set(name.to_owned());
+    let mut p = PROG.write().unwrap_or_else(|e| e.into_inner());
+    if p.is_none() {
+        *p = Some(Box::leak(name.to_owned().into_boxed_str()));
+    }
+}
+
+/// Replaces the program name even if one is set: for programs whose messages name what
+/// they work on, such as `s6-supervise DIR`.
+pub fn rename_prog(name: &str) {
+    let mut p = PROG.write().unwrap_or_else(|e| e.into_inner());
+    *p = Some(Box::leak(name.to_owned().into_boxed_str()));
 }
 
 /// The program name used as the prefix of messages.
 pub fn prog() -> &'static str {
-    PROG.get().map(String::as_str).unwrap_or("s6-rs")
+    PROG.read().unwrap_or_else(|e| e.into_inner()).unwrap_or("s6-rs")
 }
 
 /// A fatal error: the exit code and the message that follows `PROG: fatal: `
@@ -160,12 +172,13 @@ pub struct Getopt<'a> {
     spec: &'a str,
     idx: usize,
     pos: usize,
+    longs: &'a [LongOpt],
 }
 
 impl<'a> Getopt<'a> {
     /// Starts parsing `args` (argv without argv\[0\]) against `spec`, e.g. `"wuT:s:"`.
     pub fn new(args: &'a [OsString], spec: &'a str) -> Getopt<'a> {
-        Getopt { args, spec, idx: 0, pos: 0 }
+        Getopt { args, spec, idx: 0, pos: 0, longs: &[] }
     }
 
     /// Index of the first operand once parsing has finished.
@@ -230,6 +243,97 @@ impl<'a> Getopt<'a> {
     fn advance(&mut self) {
         self.idx += 1;
         self.pos = 0;
+    }
+}
+
+/// A long option for [`Getopt::with_long`]: `--NAME` stands for the flag `-SHORT`, or
+/// `--NAME=VALUE` for `-SHORT VALUE` when `SHORT` takes an argument in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongOpt {
+    /// The name after `--`.
+    pub name: &'static str,
+    /// The short option it is another spelling of.
+    pub short: char,
+}
+
+/// An option that [`Getopt::next_long`] refuses, with skalibs `gol`'s wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadOpt {
+    /// An unknown short option.
+    Short(char),
+    /// A short option that takes an argument came last.
+    MissingArg(char),
+    /// `--=VALUE`: no name.
+    Invalid(String),
+    /// `--NAME` with no such flag.
+    Boolean(String),
+    /// `--NAME=VALUE` with no such option taking an argument.
+    WithArg(String),
+}
+
+impl BadOpt {
+    /// The fatal error a program reports for it: exit 100, with the usage text for a
+    /// missing argument and gol's own messages otherwise.
+    pub fn fatal(&self, usage: &str) -> Fatal {
+        match self {
+            BadOpt::Short(c) => Fatal::bad(format!("unrecognized short option: {c}")),
+            BadOpt::MissingArg(_) => Fatal::usage(usage),
+            BadOpt::Invalid(w) => Fatal::bad(format!("invalid option: {w}")),
+            BadOpt::Boolean(w) => Fatal::bad(format!("unrecognized boolean option: {w}")),
+            BadOpt::WithArg(w) => Fatal::bad(format!("unrecognized option with argument: {w}")),
+        }
+    }
+}
+
+impl<'a> Getopt<'a> {
+    /// Starts parsing with long options as well (skalibs `gol`): a word `--NAME` or
+    /// `--NAME=VALUE` is looked up in `longs`; a long option takes its value only in the `=`
+    /// form. Use [`Getopt::next_long`] to read the options.
+    pub fn with_long(args: &'a [OsString], spec: &'a str, longs: &'a [LongOpt]) -> Getopt<'a> {
+        Getopt { args, spec, idx: 0, pos: 0, longs }
+    }
+
+    /// The next option, short or long, in command-line order.
+    pub fn next_long(&mut self) -> Option<Result<Opt, BadOpt>> {
+        if self.pos == 0 {
+            let word = self.args.get(self.idx)?.as_bytes();
+            if word.len() > 2 && word.starts_with(b"--") {
+                self.idx += 1;
+                return Some(self.long(word));
+            }
+        }
+        let res = self.next()?;
+        Some(res.map_err(|c| if self.takes_arg(c) { BadOpt::MissingArg(c) } else { BadOpt::Short(c) }))
+    }
+
+    fn takes_arg(&self, c: char) -> bool {
+        c != ':' && self.spec.find(c).is_some_and(|i| self.spec.as_bytes().get(i + 1) == Some(&b':'))
+    }
+
+    fn long(&self, word: &[u8]) -> Result<Opt, BadOpt> {
+        let text = String::from_utf8_lossy(word).into_owned();
+        let body = &word[2..];
+        let takes_arg = |c: char| self.takes_arg(c);
+        match body.iter().position(|&b| b == b'=') {
+            Some(0) => Err(BadOpt::Invalid(text)),
+            Some(eq) => {
+                let name = &body[..eq];
+                let found = self.longs.iter().find(|l| l.name.as_bytes() == name && takes_arg(l.short));
+                match found {
+                    Some(l) => {
+                        Ok(Opt { c: l.short, arg: Some(OsStr::from_bytes(&body[eq + 1..]).to_owned()) })
+                    }
+                    None => Err(BadOpt::WithArg(text)),
+                }
+            }
+            None => {
+                let found = self.longs.iter().find(|l| l.name.as_bytes() == body && !takes_arg(l.short));
+                match found {
+                    Some(l) => Ok(Opt { c: l.short, arg: None }),
+                    None => Err(BadOpt::Boolean(text)),
+                }
+            }
+        }
     }
 }
 
@@ -304,6 +408,60 @@ mod tests {
     fn attached_argument_after_cluster() {
         let (opts, _) = collect(&["-wuT500"], "wuT:");
         assert_eq!(opts, vec![o('w', None), o('u', None), o('T', Some("500"))]);
+    }
+
+    const LONGS: &[LongOpt] =
+        &[LongOpt { name: "timeout", short: 't' }, LongOpt { name: "verbose", short: 'v' }];
+
+    fn collect_long(v: &[&str], spec: &str) -> (Vec<Result<Opt, BadOpt>>, Vec<OsString>) {
+        let a = args(v);
+        let mut g = Getopt::with_long(&a, spec, LONGS);
+        let mut out = Vec::new();
+        while let Some(o) = g.next_long() {
+            let stop = o.is_err();
+            out.push(o);
+            if stop {
+                break;
+            }
+        }
+        (out, g.operands().to_vec())
+    }
+
+    #[test]
+    fn long_options_mix_with_short_in_order() {
+        let (opts, rest) = collect_long(&["-v", "--timeout=5", "--verbose", "-t7", "dir", "-v"], "vt:");
+        let want = vec![
+            Ok(Opt { c: 'v', arg: None }),
+            Ok(Opt { c: 't', arg: Some("5".into()) }),
+            Ok(Opt { c: 'v', arg: None }),
+            Ok(Opt { c: 't', arg: Some("7".into()) }),
+        ];
+        assert_eq!(opts, want);
+        assert_eq!(rest, args(&["dir", "-v"]));
+        let (opts, rest) = collect_long(&["--timeout=", "--", "--verbose"], "vt:");
+        assert_eq!(opts, vec![Ok(Opt { c: 't', arg: Some("".into()) })]);
+        assert_eq!(rest, args(&["--verbose"]));
+    }
+
+    #[test]
+    fn long_option_errors_use_gol_wording() {
+        let (opts, _) = collect_long(&["--timeout", "5"], "vt:");
+        assert_eq!(opts, vec![Err(BadOpt::Boolean("--timeout".into()))]);
+        let (opts, _) = collect_long(&["--verbose=1"], "vt:");
+        assert_eq!(opts, vec![Err(BadOpt::WithArg("--verbose=1".into()))]);
+        let (opts, _) = collect_long(&["--=1"], "vt:");
+        assert_eq!(opts, vec![Err(BadOpt::Invalid("--=1".into()))]);
+        let (opts, _) = collect_long(&["-x"], "vt:");
+        assert_eq!(opts, vec![Err(BadOpt::Short('x'))]);
+        let (opts, _) = collect_long(&["-t"], "vt:");
+        assert_eq!(opts, vec![Err(BadOpt::MissingArg('t'))]);
+        let f = BadOpt::WithArg("--verbose=1".into()).fatal("x");
+        assert_eq!(
+            (f.code, f.msg.as_str(), f.usage),
+            (100, "unrecognized option with argument: --verbose=1", false)
+        );
+        assert!(BadOpt::MissingArg('t').fatal("prog [ -t n ]").usage);
+        assert_eq!(BadOpt::Short('x').fatal("u").msg, "unrecognized short option: x");
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Running programs: chain-loading (exec in place) and spawning children with
 //! `posix_spawn` (vfork-speed on glibc), wait statuses, and finding sibling programs.
 //!
+//! Two things posix_spawn cannot do go through a fork path instead: starting a child in a
+//! new PID namespace, and having the child wait for a lock before it execs.
+//!
 //! Every program started here gets an empty signal mask and default dispositions for the
 //! signals s6 programs touch (SIGPIPE included: Rust ignores it, and that survives execve).
 //! Exec failures map to 127 when the program is missing and 126 otherwise.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -67,6 +70,8 @@ pub struct Command {
     dups: Vec<(RawFd, RawFd)>,
     keep: Vec<OwnedFd>,
     setsid: bool,
+    newpidns: bool,
+    lock: Option<(CString, RawFd)>,
 }
 
 impl Command {
@@ -76,7 +81,15 @@ impl Command {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
         let argv = argv.iter().map(|a| cstring(a.as_ref())).collect::<io::Result<Vec<_>>>()?;
-        Ok(Command { argv, envp: None, dups: Vec::new(), keep: Vec::new(), setsid: false })
+        Ok(Command {
+            argv,
+            envp: None,
+            dups: Vec::new(),
+            keep: Vec::new(),
+            setsid: false,
+            newpidns: false,
+            lock: None,
+        })
     }
 
     /// Runs the program with the current environment changed by `mods`.
@@ -106,13 +119,35 @@ impl Command {
         self
     }
 
+    /// Starts the child as pid 1 of a new PID namespace (Linux `clone(CLONE_NEWPID)`, which
+    /// needs CAP_SYS_ADMIN). Spawning then goes through the fork path.
+    pub fn new_pid_ns(&mut self) -> &mut Command {
+        self.newpidns = true;
+        self
+    }
+
+    /// Has the child open `path` for writing (creating it), hold it as fd `fd`, wait for a
+    /// write lock on it, and only then exec: what `s6-setlock -d fd path prog` does, without
+    /// the extra program. Spawning then goes through the fork path, and the spawn returns as
+    /// soon as the child starts waiting, so the caller never blocks on the lock. Failures after
+    /// that point are the child's: it prints a message and exits 111 (126/127 for exec).
+    pub fn lock_at(&mut self, path: &Path, fd: RawFd) -> io::Result<&mut Command> {
+        self.lock = Some((crate::fd::cpath(path)?, fd));
+        Ok(self)
+    }
+
     /// The program name, for messages.
     pub fn program(&self) -> String {
         self.argv[0].to_string_lossy().into_owned()
     }
 
-    /// Spawns the child with `posix_spawnp`, returning its pid.
+    /// Spawns the child, returning its pid. Exec failures are reported here, as errors.
+    /// Uses `posix_spawnp` unless [`Command::new_pid_ns`] or [`Command::lock_at`] was asked
+    /// for; the fork path is meant for single-threaded callers (supervisors).
     pub fn spawn(&self) -> io::Result<i32> {
+        if self.newpidns || self.lock.is_some() {
+            return self.spawn_fork();
+        }
         // SAFETY: attr and actions are initialised before use and destroyed on every path;
         // argv/envp are NUL-terminated arrays of live C strings.
         unsafe {
@@ -167,6 +202,136 @@ impl Command {
         Ok(pid)
     }
 
+    /// The fork path: clone/fork, then only async-signal-safe calls in the child. A
+    /// close-on-exec pipe carries the exec errno back, so failures are reported as
+    /// posix_spawn reports them.
+    fn spawn_fork(&self) -> io::Result<i32> {
+        let argv = ptrs(&self.argv);
+        let env_owned = match &self.envp {
+            Some(_) => None,
+            None => Some(environ_with(&[])?),
+        };
+        let envp = ptrs(self.envp.as_ref().or(env_owned.as_ref()).map_or(&[][..], |v| &v[..]));
+        let highest = self.dups.iter().map(|&(_, d)| d).chain(self.lock.as_ref().map(|l| l.1)).max();
+        let (rp, low) = crate::fd::pipe()?;
+        // The report fd must survive every dup2 the child makes; the low copy must be gone
+        // before we read, or we would never see EOF.
+        let wp = crate::fd::dup_min(low.as_fd(), highest.unwrap_or(2).max(2) + 1)?;
+        drop(low);
+        let msgs = ChildMessages::new(&self.argv[0], self.lock.as_ref().map(|l| &l.0));
+        let pid = if self.newpidns {
+            // SAFETY: with a null stack pointer clone behaves like fork: the child runs on a
+            // copy-on-write image of this stack. Only async-signal-safe calls follow in it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone,
+                    (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong,
+                    0usize,
+                    0usize,
+                    0usize,
+                    0usize,
+                ) as libc::pid_t
+            }
+        } else {
+            // SAFETY: fork in a single-threaded caller; the child only makes raw syscalls.
+            unsafe { libc::fork() }
+        };
+        if pid == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: we are the freshly forked child; every pointer was built before fork.
+            unsafe { self.child(&argv, &envp, wp.as_raw_fd(), &msgs) }
+        }
+        drop(wp);
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        while got < errno.len() {
+            match crate::fd::read(rp.as_fd(), &mut errno[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) => {
+                    let _ = wait(pid);
+                    return Err(e);
+                }
+            }
+        }
+        if got == 0 {
+            return Ok(pid);
+        }
+        let _ = wait(pid);
+        Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)))
+    }
+
+    /// The child side of the fork path. Never returns.
+    unsafe fn child(
+        &self,
+        argv: &[*const libc::c_char],
+        envp: &[*const libc::c_char],
+        report: RawFd,
+        msgs: &ChildMessages,
+    ) -> ! {
+        let fail = |report: RawFd| -> ! {
+            let e = errno();
+            if report >= 0 {
+                let b = e.to_ne_bytes();
+                // SAFETY: writing a stack buffer to our own pipe.
+                unsafe { libc::write(report, b.as_ptr().cast(), b.len()) };
+            }
+            // SAFETY: _exit is async-signal-safe.
+            unsafe { libc::_exit(127) }
+        };
+        // SAFETY (whole block): raw syscalls on plain integers and pointers built before fork.
+        unsafe {
+            for &s in RESET {
+                libc::signal(s, libc::SIG_DFL);
+            }
+            let empty = crate::sig::SigSet::empty();
+            if libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut()) == -1 {
+                fail(report);
+            }
+            if self.setsid && libc::setsid() == -1 {
+                fail(report);
+            }
+            for &(src, dst) in &self.dups {
+                if libc::dup2(src, dst) == -1 {
+                    fail(report);
+                }
+            }
+            let mut report = report;
+            if let Some((path, fd)) = &self.lock {
+                // From here on the parent has its answer: the child is running, possibly
+                // waiting for the lock, and reports its own failures.
+                libc::close(report);
+                report = -1;
+                let lfd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o666);
+                if lfd == -1 {
+                    msgs.die(&msgs.open, 111);
+                }
+                if lfd != *fd {
+                    if libc::dup2(lfd, *fd) == -1 {
+                        msgs.die(&msgs.open, 111);
+                    }
+                    libc::close(lfd);
+                }
+                let mut fl: libc::flock = std::mem::zeroed();
+                fl.l_type = libc::F_WRLCK as libc::c_short;
+                fl.l_whence = libc::SEEK_SET as libc::c_short;
+                while libc::fcntl(*fd, libc::F_SETLKW, &fl as *const libc::flock) == -1 {
+                    if errno() != libc::EINTR {
+                        msgs.die(&msgs.lock, 111);
+                    }
+                }
+            }
+            libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr());
+            if report >= 0 {
+                fail(report);
+            }
+            let code = if errno() == libc::ENOENT { 127 } else { 126 };
+            msgs.die(&msgs.exec, code)
+        }
+    }
+
     /// Replaces this process with the program. Only returns on failure, with the error.
     pub fn exec(&self) -> io::Error {
         if let Err(e) = reset_for_exec() {
@@ -207,6 +372,47 @@ impl Command {
     }
 }
 
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Messages a forked child may have to print, built before fork so the child only writes.
+struct ChildMessages {
+    open: Vec<u8>,
+    lock: Vec<u8>,
+    exec: Vec<u8>,
+}
+
+impl ChildMessages {
+    fn new(prog: &CStr, lock: Option<&CString>) -> ChildMessages {
+        let me = crate::cli::prog();
+        let lockpath = lock.map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+        let line = |what: String| format!("{me} (child): fatal: unable to {what}: ").into_bytes();
+        ChildMessages {
+            open: line(format!("open {lockpath}")),
+            lock: line(format!("lock {lockpath}")),
+            exec: line(format!("exec {}", prog.to_string_lossy())),
+        }
+    }
+
+    /// Prints `prefix` + the current errno's text on stderr and exits `code`.
+    fn die(&self, prefix: &[u8], code: i32) -> ! {
+        let e = errno();
+        let mut buf = [0u8; 128];
+        // SAFETY: plain writes of live buffers, then _exit. strerror_r fills a stack buffer
+        // from libc's static table; the fork path is only used by single-threaded callers,
+        // so no lock can be held across the fork.
+        unsafe {
+            libc::strerror_r(e, buf.as_mut_ptr().cast(), buf.len());
+            let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            libc::write(2, prefix.as_ptr().cast(), prefix.len());
+            libc::write(2, buf.as_ptr().cast(), n);
+            libc::write(2, b"\n".as_ptr().cast(), 1);
+            libc::_exit(code)
+        }
+    }
+}
+
 /// The fatal error for a failed exec of `prog`.
 pub fn exec_fatal(prog: &str, err: &io::Error) -> Fatal {
     let code = if err.raw_os_error() == Some(libc::ENOENT) { EXIT_NOTFOUND } else { EXIT_EXEC };
@@ -238,6 +444,84 @@ pub fn reset_for_exec() -> io::Result<()> {
         crate::sig::default(s)?;
     }
     Ok(())
+}
+
+/// Which side of a fork we are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fork {
+    /// The original process; the pid is the new child's (the grandchild's after
+    /// [`doublefork`]).
+    Parent(i32),
+    /// The new process.
+    Child,
+}
+
+/// How many threads this process runs, from `/proc/self/stat` (`None` if unreadable).
+fn thread_count() -> Option<u64> {
+    let stat = std::fs::read("/proc/self/stat").ok()?;
+    // Field 20, counted after the parenthesised command name (which may hold spaces).
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(17)?.parse().ok()
+}
+
+/// `fork(2)`. Refused (EAGAIN) when the process runs more than one thread: the child of a
+/// multi-threaded parent may find locks (malloc's, stdio's) held forever by threads that do
+/// not exist in it. s6 programs fork only while single-threaded, before any helper thread.
+pub fn fork() -> io::Result<Fork> {
+    if thread_count().is_some_and(|n| n > 1) {
+        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+    }
+    // SAFETY: the process is single-threaded (checked above), so the child gets a consistent
+    // copy of every lock and allocator state and may run ordinary Rust code.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Fork::Child),
+        pid => Ok(Fork::Parent(pid)),
+    }
+}
+
+/// skalibs `doublefork`: the caller continues as the grandchild (`Child`), or as the
+/// original process with the grandchild's pid (`Parent`). The intermediate child is reaped
+/// here, so the grandchild is reparented to the nearest subreaper and the parent never
+/// has to wait for it.
+pub fn doublefork() -> io::Result<Fork> {
+    let (r, w) = crate::fd::pipe()?;
+    match fork()? {
+        Fork::Child => {
+            drop(r);
+            match fork() {
+                Ok(Fork::Child) => {
+                    drop(w);
+                    Ok(Fork::Child)
+                }
+                Ok(Fork::Parent(pid)) => {
+                    let _ = crate::fd::write_all(w.as_fd(), &pid.to_ne_bytes());
+                    // SAFETY: _exit ends the intermediate process without running Rust or
+                    // libc exit handlers, which belong to the original process.
+                    unsafe { libc::_exit(0) }
+                }
+                // SAFETY: as above; the parent reads EOF and reports the failure.
+                Err(_) => unsafe { libc::_exit(111) },
+            }
+        }
+        Fork::Parent(mid) => {
+            drop(w);
+            let mut buf = [0u8; 4];
+            let mut got = 0;
+            while got < buf.len() {
+                match crate::fd::read(r.as_fd(), &mut buf[got..])? {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            wait(mid)?;
+            if got < buf.len() {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            Ok(Fork::Parent(i32::from_ne_bytes(buf)))
+        }
+    }
 }
 
 fn check(rc: libc::c_int) -> io::Result<()> {
@@ -296,6 +580,19 @@ pub fn wait(pid: i32) -> io::Result<WaitStatus> {
     }
 }
 
+/// Waits (blocking) for any child to terminate; EINTR is retried. ECHILD is returned as an
+/// error: there is nothing left to wait for.
+pub fn wait_any() -> io::Result<(i32, WaitStatus)> {
+    let mut status = 0;
+    loop {
+        match syscall!(waitpid(-1, &mut status, 0)) {
+            Ok(pid) => return Ok((pid, WaitStatus(status))),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The path of a sibling program: `name` in the directory of the running executable, so
 /// that s6-rs programs run each other and never a same-named program found in PATH.
 pub fn sibling(name: &str) -> PathBuf {
@@ -329,6 +626,21 @@ mod tests {
     }
 
     #[test]
+    fn thread_count_reads_proc() {
+        assert!(thread_count().is_some_and(|n| n >= 1));
+    }
+
+    #[test]
+    fn fork_is_refused_when_multithreaded() {
+        // The test harness runs tests on several threads (and its main thread waits), so a
+        // fork here must be refused rather than risk a child with a stuck allocator lock.
+        let helper = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let err = fork().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EAGAIN));
+        helper.join().unwrap();
+    }
+
+    #[test]
     fn spawn_missing_program_is_enoent() {
         let err = Command::new(&["/nonexistent/prog"]).unwrap().spawn().unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
@@ -343,5 +655,69 @@ mod tests {
         c.env(&[(OsString::from("S6RS_T"), Some(OsString::from("yes")))]).unwrap();
         let st = wait(c.spawn().unwrap()).unwrap();
         assert_eq!(st.exit_code(), Some(0));
+    }
+
+    /// A child waiting for a lock holds copies of the test harness's close-on-exec fds (other
+    /// tests' report pipes among them) until it execs: serialise the fork-path tests.
+    static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("s6rs-exec-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn lock_at_waits_for_the_lock_without_blocking_the_parent() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        let d = scratch("lock");
+        let lockfile = d.join("lock");
+        let held = std::fs::File::create(&lockfile).unwrap();
+        assert!(crate::lock::try_lock(held.as_fd(), true).unwrap());
+        let out = d.join("out");
+        let body = format!("[ -e /proc/self/fd/5 ] && echo ok > {}", out.display());
+        let mut c = Command::new(&["sh", "-c", &body]).unwrap();
+        c.lock_at(&lockfile, 5).unwrap();
+        let pid = c.spawn().unwrap();
+        // The child is alive and waiting: reaping it must find nothing yet.
+        let mut st = 0;
+        // SAFETY: waitpid on our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) }, 0);
+        assert!(!out.exists());
+        drop(held);
+        assert_eq!(wait(pid).unwrap().exit_code(), Some(0));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ok\n");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn fork_path_reports_exec_failure() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        let d = scratch("forkfail");
+        let mut c = Command::new(&["/nonexistent/prog"]).unwrap();
+        c.new_pid_ns();
+        let err = c.spawn().unwrap_err();
+        // ENOENT from exec, or EPERM when not allowed to make a PID namespace.
+        assert!(matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::EPERM)), "{err}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn new_pid_ns_child_is_pid_1() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // creating a PID namespace needs CAP_SYS_ADMIN
+        }
+        let (r, w) = crate::fd::pipe().unwrap();
+        let mut c = Command::new(&["sh", "-c", "echo $$"]).unwrap();
+        c.new_pid_ns().fd(w.as_fd(), 1).unwrap();
+        let pid = c.spawn().unwrap();
+        drop(w);
+        assert_eq!(wait(pid).unwrap().exit_code(), Some(0));
+        let mut buf = [0u8; 16];
+        let n = crate::fd::read(r.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"1\n");
     }
 }

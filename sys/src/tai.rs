@@ -45,7 +45,7 @@ impl Tain {
         let mut unix = tai;
         for (i, &l) in LEAPS.iter().enumerate() {
             // Entry i takes effect at TAI time l + i + 1 (relative to the 10 s base).
-            if tai >= l as i64 + i as i64 + 1 {
+            if tai > l as i64 + i as i64 {
                 unix = tai - (i as i64 + 1);
             }
         }
@@ -95,6 +95,7 @@ impl Tain {
     }
 
     /// `self + d`, saturating.
+    #[allow(clippy::should_implement_trait)] // saturating, unlike what `+` promises
     pub fn add(self, d: Duration) -> Tain {
         let mut nano = u64::from(self.nano) + u64::from(d.subsec_nanos());
         let mut sec = self.sec.saturating_add(d.as_secs());

@@ -93,6 +93,7 @@ impl Tree {
     }
 
     /// Waits (bounded) for a child to exit and returns its status.
+    #[allow(clippy::zombie_processes)] // try_wait has reaped it
     pub fn wait_exit(&mut self, pid: u32, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         let i = self.children.iter().position(|c| c.id() == pid)?;
