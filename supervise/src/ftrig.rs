@@ -1,5 +1,5 @@
 //! Listening on fifodirs with a pattern: the matching layer of upstream's ftrigr/s6-ftrigrd
-//! (doc/libs6/ftrigr.html, doc/s6-ftrig-wait.html), over [`fifodir::Listener`].
+//! (doc/libs6/ftrigr.html, doc/s6-ftrig-wait.html), over [`crate::fifodir::Listener`].
 //!
 //! A [`Subscription`] is a listener fifo, a compiled pattern and the event bytes received
 //! since its last match. As in s6 2.15's s6-ftrigrd, bytes are taken in small reads; after

@@ -10,14 +10,21 @@
 //! `O` (permanent failure) counts as a failure when waiting for up; `x` (the supervisor
 //! exited) counts as a failure unless the service's pair was exactly the wanted one.
 //! Either way the service is then taken as having reached the wanted state, so a failed
-//! service never blocks the others.
+//! service never blocks the others, and the wait ends with the number of failures.
 //!
 //! A wait is one or two phases (restarts wait for down, then up). Each phase ends as soon
-//! as its condition holds for all services (or, with "any", one of them). Differences from
-//! upstream, both in corners of its byte handling: bytes other than the six events (such as
-//! the supervisor's start-up `s`, which 2.15 hands over glued to the next event) are
-//! ignored, where 2.15 reads them as "down"; and the events that follow the one ending the
-//! first phase in the same read are applied to the second phase instead of being dropped.
+//! as its condition holds for all services (or, with "any", one of them).
+//!
+//! Differences from upstream (2.11 and 2.15 alike), all in corners of its event handling:
+//! * A service that failed keeps the wanted state for the rest of the wait. Upstream goes
+//!   on applying events, and the supervisor writes `O` glued to `D` (`OD`), so the `D`
+//!   turns a failed service back to "down": with `-a` and several services, a permanent
+//!   failure then ends in a timeout (exit 99, checked against Debian's s6-svlisten) instead
+//!   of the documented exit code n.
+//! * Bytes other than the six events (such as the supervisor's start-up `s`, which 2.15
+//!   hands over glued to the next event) are ignored, where 2.15 reads them as "down".
+//! * Events that follow the one ending the first phase in the same read are applied to the
+//!   second phase instead of being dropped.
 
 use std::ffi::OsStr;
 use std::io;
@@ -115,6 +122,8 @@ pub struct Watcher {
     subs: Vec<Subscription>,
     up: Vec<bool>,
     ready: Vec<bool>,
+    /// Services that failed: their state no longer follows events.
+    failed: Vec<bool>,
 }
 
 impl Watcher {
@@ -127,6 +136,7 @@ impl Watcher {
             subs: Vec::with_capacity(dirs.len()),
             up: Vec::with_capacity(dirs.len()),
             ready: Vec::with_capacity(dirs.len()),
+            failed: vec![false; dirs.len()],
         };
         for d in dirs {
             let dir = Path::new(d.as_ref());
@@ -158,7 +168,7 @@ impl Watcher {
 
     /// Waits through `phases` until `deadline`.
     pub fn wait(&mut self, pause: &mut Pause, phases: &[Want], deadline: Deadline) -> io::Result<Outcome> {
-        let Watcher { subs, up, ready, .. } = self;
+        let Watcher { subs, up, ready, failed, .. } = self;
         let mut phase = 0;
         let mut failures = 0u32;
         // A phase whose condition already holds is passed at once, before any event.
@@ -172,8 +182,14 @@ impl Watcher {
             for (i, sub) in subs.iter_mut().enumerate() {
                 while let Some(seq) = sub.next_match()? {
                     for &ev in seq {
+                        if failed[i] {
+                            break;
+                        }
                         let want = phases[phase];
-                        failures += apply(&mut up[i], &mut ready[i], ev, want);
+                        if apply(&mut up[i], &mut ready[i], ev, want) {
+                            failed[i] = true;
+                            failures += 1;
+                        }
                         if !reached(up, ready, want) {
                             continue;
                         }
@@ -207,36 +223,19 @@ fn reached(up: &[bool], ready: &[bool], want: Want) -> bool {
     }
 }
 
-/// Applies one event byte to a service's state; returns 1 if it counts as a failure.
-fn apply(up: &mut bool, ready: &mut bool, ev: u8, want: Want) -> u32 {
-    match ev {
-        b'x' => {
-            let failed = *up != want.up || *ready != want.ready;
-            (*up, *ready) = (want.up, want.ready);
-            u32::from(failed)
-        }
-        b'O' if want.up => {
-            (*up, *ready) = (want.up, want.ready);
-            1
-        }
-        b'd' => {
-            (*up, *ready) = (false, false);
-            0
-        }
-        b'D' => {
-            (*up, *ready) = (false, true);
-            0
-        }
-        b'u' => {
-            (*up, *ready) = (true, false);
-            0
-        }
-        b'U' => {
-            (*up, *ready) = (true, true);
-            0
-        }
-        _ => 0,
-    }
+/// Applies one event byte to a service's state; returns whether it counts as a failure.
+fn apply(up: &mut bool, ready: &mut bool, ev: u8, want: Want) -> bool {
+    let (failed, state) = match ev {
+        b'x' => (*up != want.up || *ready != want.ready, (want.up, want.ready)),
+        b'O' if want.up => (true, (want.up, want.ready)),
+        b'd' => (false, (false, false)),
+        b'D' => (false, (false, true)),
+        b'u' => (false, (true, false)),
+        b'U' => (false, (true, true)),
+        _ => return false,
+    };
+    (*up, *ready) = state;
+    failed
 }
 
 /// Parses a `-t` value: milliseconds, 0 meaning no limit.
@@ -268,22 +267,22 @@ mod tests {
         for (ev, want) in
             [(b'u', (true, false)), (b'U', (true, true)), (b'd', (false, false)), (b'D', (false, true))]
         {
-            assert_eq!(apply(&mut up, &mut ready, ev, ALL_UP), 0);
+            assert!(!apply(&mut up, &mut ready, ev, ALL_UP));
             assert_eq!((up, ready), want);
         }
         // Bytes that are not events change nothing.
-        assert_eq!(apply(&mut up, &mut ready, b's', ALL_UP), 0);
+        assert!(!apply(&mut up, &mut ready, b's', ALL_UP));
         assert_eq!((up, ready), (false, true));
     }
 
     #[test]
     fn permanent_failure_only_counts_when_waiting_for_up() {
         let (mut up, mut ready) = (false, false);
-        assert_eq!(apply(&mut up, &mut ready, b'O', ALL_UP), 1);
+        assert!(apply(&mut up, &mut ready, b'O', ALL_UP));
         assert_eq!((up, ready), (true, false));
         let down = Want { up: false, ready: false, any: false };
         let (mut up, mut ready) = (true, false);
-        assert_eq!(apply(&mut up, &mut ready, b'O', down), 0);
+        assert!(!apply(&mut up, &mut ready, b'O', down));
         assert_eq!((up, ready), (true, false));
     }
 
@@ -291,9 +290,9 @@ mod tests {
     fn supervisor_death_fails_unless_state_held() {
         let down = Want { up: false, ready: false, any: false };
         let (mut up, mut ready) = (false, false);
-        assert_eq!(apply(&mut up, &mut ready, b'x', down), 0);
+        assert!(!apply(&mut up, &mut ready, b'x', down));
         let (mut up, mut ready) = (true, true);
-        assert_eq!(apply(&mut up, &mut ready, b'x', down), 1);
+        assert!(apply(&mut up, &mut ready, b'x', down));
         assert_eq!((up, ready), (false, false));
     }
 
