@@ -54,6 +54,8 @@ impl Death {
 /// Parses a whole tally; `None` if its size is not a multiple of 14 (corrupt).
 #[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs Rust 1.87; we support 1.80
 pub fn unpack_all(data: &[u8]) -> Option<Vec<Death>> {
+    // `is_multiple_of` is newer than the workspace's rust-version (1.80).
+    #[allow(clippy::manual_is_multiple_of)]
     if data.len() % SIZE != 0 {
         return None;
     }

@@ -31,12 +31,13 @@ pub fn make(path: &Path, gid: Option<u32>, force: bool) -> io::Result<()> {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let md = std::fs::metadata(path)?;
-            if !md.is_dir() {
-                return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
-            }
+            // Ownership first, as upstream: someone else's file is EACCES whatever it is.
             // SAFETY: getuid cannot fail.
             if md.uid() != unsafe { libc::getuid() } {
                 return Err(io::Error::from_raw_os_error(libc::EACCES));
+            }
+            if !md.is_dir() {
+                return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
             }
             if !force {
                 return Ok(());
@@ -86,11 +87,13 @@ pub fn notify(dir: &Path, event: &[u8]) -> io::Result<usize> {
     Ok(count)
 }
 
-/// Removes listener fifos whose reader is gone (the fixed 2.15 `ftrigw_clean`).
+/// Removes listener fifos whose reader is gone (the fixed 2.15 `ftrigw_clean`, which looks
+/// at every 39-character name starting with `ftrig1`).
 pub fn clean(dir: &Path) -> io::Result<()> {
     for ent in std::fs::read_dir(dir)? {
         let ent = ent?;
-        if !is_listener(ent.file_name().as_bytes()) {
+        let name = ent.file_name();
+        if name.len() != NAME_LEN || !name.as_bytes().starts_with(b"ftrig1") {
             continue;
         }
         if let Err(e) = fd::open_write_nb(&ent.path()) {
@@ -204,6 +207,26 @@ mod tests {
         assert_eq!(&buf[..2], b"ud");
         drop(l);
         assert_eq!(notify(&dir, b"x").unwrap(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn clean_removes_only_readerless_listeners() {
+        let dir = std::env::temp_dir().join(format!("s6rs-fifodir-clean-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        make(&dir, Some(0), false).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o3730);
+        let live = Listener::subscribe(&dir).unwrap();
+        let stale = dir.join("ftrig1:@400000006b04da63357c621b:s_6QAe");
+        fd::mkfifo(&stale, 0o600).unwrap();
+        let other = dir.join("ftrig1-not-a-listener");
+        fd::mkfifo(&other, 0o600).unwrap();
+        clean(&dir).unwrap();
+        assert!(live.path().exists());
+        assert!(!stale.exists());
+        assert!(other.exists());
+        drop(live);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,13 +6,16 @@
 
 #![deny(missing_docs)]
 
+pub mod block;
 pub mod control;
 pub mod dtally;
 pub mod fifodir;
+pub mod ftrig;
 pub mod link;
 pub mod servicedir;
 pub mod supervisor;
 pub mod svscan;
 pub mod svstatus;
+pub mod svwait;
 
 pub mod cmd;

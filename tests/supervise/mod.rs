@@ -1,7 +1,9 @@
 //! The supervision tree: our programs, and interop with real s6.
 
 mod clients_util;
+mod ftrig;
 mod interop_clients;
+mod interop_ftrig;
 mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
@@ -17,3 +19,4 @@ mod svok;
 mod svperms;
 mod svscan;
 mod svstat;
+mod svwait;

@@ -1,8 +1,15 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
 pub mod background_watch;
+pub mod cleanfifodir;
 pub mod envdir;
 pub mod fghack;
+pub mod ftrig_listen;
+pub mod ftrig_listen1;
+pub mod ftrig_notify;
+pub mod ftrig_wait;
+pub mod mkfifodir;
+pub mod notifyoncheck;
 pub mod permafailon;
 pub mod setlock;
 pub mod setsid;
@@ -12,9 +19,12 @@ pub mod svc;
 pub mod svdt;
 pub mod svdt_clear;
 pub mod svlink;
+pub mod svlisten;
+pub mod svlisten1;
 pub mod svok;
 pub mod svperms;
 pub mod svscan;
 pub mod svscanctl;
 pub mod svstat;
 pub mod svunlink;
+pub mod svwait;

@@ -1,0 +1,49 @@
+//! `s6-ftrig-listen1 [ -t timeout ] fifodir regexp prog...`: subscribe to fifodir, spawn
+//! prog, then wait as s6-ftrig-wait does and print the matched events (2.15: the whole
+//! sequence plus `\n`). Subscribing first means prog's notifications cannot be missed.
+//! Timeout: exit 1. Upstream doc/s6-ftrig-listen1.html.
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+use s6rs_sys::exec::Command;
+
+use super::ftrig_wait::{listen_timeout, parse_timeout, print_events, subscribe, LONG_TIMEOUT};
+use crate::ftrig::{self, Pause};
+
+const USAGE: &str = "s6-ftrig-listen1 [ -t timeout ] fifodir regexp prog...";
+
+/// Spawns prog as a child (reaped when it dies, never waited for).
+pub(crate) fn spawn(prog: &[OsString]) -> Result<(), Fatal> {
+    let name = prog.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    Command::new(prog)
+        .and_then(|c| c.spawn())
+        .map(drop)
+        .map_err(|e| Fatal::sys(format_args!("spawn {name}"), &e))
+}
+
+/// Runs s6-ftrig-listen1.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::with_long(&args, "t:", LONG_TIMEOUT);
+    while let Some(opt) = g.next_long() {
+        let opt = opt.map_err(|e| e.fatal(USAGE))?;
+        match opt.c {
+            't' => deadline = parse_timeout(opt.arg_str())?,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let [dir, re, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    if prog.is_empty() {
+        return Err(Fatal::usage(USAGE));
+    }
+    let mut subs = [subscribe(dir, re)?];
+    let mut pause = Pause::new(&subs, true).map_err(|e| Fatal::sys("set up the event loop", &e))?;
+    spawn(prog)?;
+    match ftrig::wait_for(&mut subs, &mut pause, true, deadline) {
+        Ok(Some(seq)) => print_events(&seq).map(|()| 0),
+        Ok(None) => Err(listen_timeout()),
+        Err(e) => Err(Fatal::sys("read events", &e)),
+    }
+}

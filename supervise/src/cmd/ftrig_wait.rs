@@ -1,0 +1,74 @@
+//! `s6-ftrig-wait [ -t timeout ] fifodir regexp`: subscribe to fifodir and wait until the
+//! events received match the POSIX ERE regexp, then print them (2.15: the whole sequence
+//! read, plus `\n`). Timeout: exit 99. Upstream doc/s6-ftrig-wait.html; INVENTORY §1.4.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use s6rs_sys::cli::{self, Fatal, Getopt, LongOpt};
+use s6rs_sys::deadline::Deadline;
+
+use crate::ftrig::{self, Pause, Subscription};
+
+const USAGE: &str = "s6-ftrig-wait [ -t timeout ] fifodir regexp";
+
+/// Long options of the ftrig programs that take only a timeout.
+pub(crate) const LONG_TIMEOUT: &[LongOpt] = &[LongOpt { name: "timeout", short: 't' }];
+
+/// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
+pub(crate) fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
+    cli::parse_uint::<u64>(arg)
+        .map(Deadline::from_ms)
+        .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))
+}
+
+/// Subscribes to `dir` with `re`, reporting failure as upstream does.
+pub(crate) fn subscribe(dir: &OsString, re: &OsString) -> Result<Subscription, Fatal> {
+    Subscription::new(Path::new(dir), re.as_bytes()).map_err(|e| {
+        Fatal::sys(
+            format_args!("subscribe to {} with regexp {}", cli::show(dir), cli::show(re)),
+            &e.into_io(),
+        )
+    })
+}
+
+/// Prints a matched event sequence and its newline in one write.
+pub(crate) fn print_events(seq: &[u8]) -> Result<(), Fatal> {
+    let mut line = Vec::with_capacity(seq.len() + 1);
+    line.extend_from_slice(seq);
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&line).and_then(|()| out.flush()).map_err(|e| Fatal::sys("write to stdout", &e))
+}
+
+fn timed_out() -> std::io::Error {
+    std::io::Error::from_raw_os_error(libc::ETIMEDOUT)
+}
+
+/// Runs s6-ftrig-wait.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::with_long(&args, "t:", LONG_TIMEOUT);
+    while let Some(opt) = g.next_long() {
+        let opt = opt.map_err(|e| e.fatal(USAGE))?;
+        match opt.c {
+            't' => deadline = parse_timeout(opt.arg_str())?,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let [dir, re, ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let mut subs = [subscribe(dir, re)?];
+    let mut pause = Pause::new(&subs, false).map_err(|e| Fatal::sys("set up the event loop", &e))?;
+    match ftrig::wait_for(&mut subs, &mut pause, true, deadline) {
+        Ok(Some(seq)) => print_events(&seq).map(|()| 0),
+        Ok(None) => Err(Fatal::sys_code(99, format_args!("match regexp on {}", cli::show(re)), &timed_out())),
+        Err(e) => Err(Fatal::sys("read events", &e)),
+    }
+}
+
+/// The error of a listener that gave up waiting (s6-ftrig-listen1, s6-ftrig-listen): exit 1.
+pub(crate) fn listen_timeout() -> Fatal {
+    Fatal::sys_code(1, "get expected event", &timed_out())
+}

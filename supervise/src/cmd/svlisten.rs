@@ -1,0 +1,60 @@
+//! `s6-svlisten [ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ] { servicedir... }
+//! prog...`, whose argv form is `servicedir... "" prog...` in execline's block encoding:
+//! s6-svlisten1 for several services, with s6-svwait's `-a`/`-o` and exit codes. `-r`/`-R`
+//! imply `-a`. An empty block execs prog directly. Upstream doc/s6-svlisten.html.
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+use s6rs_sys::exec::chainload;
+
+use super::ftrig_listen1::spawn;
+use super::svwait::finish;
+use crate::block;
+use crate::ftrig::Pause;
+use crate::svwait::{self, Goal, Want, Watcher};
+
+const USAGE: &str =
+    "s6-svlisten [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir... \"\" prog...";
+
+/// Runs s6-svlisten.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut goal = Goal::Up;
+    let mut any = false;
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::new(&args, "uUdDrRaot:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        match opt.c {
+            'a' => any = false,
+            'o' => any = true,
+            't' => deadline = svwait::timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            c => goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(USAGE))?,
+        }
+    }
+    let rest = g.operands();
+    if rest.len() < 3 {
+        return Err(Fatal::usage(USAGE));
+    }
+    let b = block::semicolon(rest, block::strict_level())?;
+    let Some(end) = b.end else { return Err(Fatal::bad("unterminated servicedir block")) };
+    let prog = &rest[end + 1..];
+    if prog.is_empty() {
+        return Err(Fatal::usage(USAGE));
+    }
+    if b.words.is_empty() {
+        return Err(chainload(prog, &[]));
+    }
+    if goal.is_restart() && any {
+        any = false;
+        let flag = if goal == Goal::RestartReady { 'R' } else { 'r' };
+        cli::warn(format_args!("-o is unsupported when combined with -{flag} - using -a instead"));
+    }
+    let phases = goal.phases(any, Want { up: false, ready: true, any: false });
+    let mut w = Watcher::start(&b.words)?;
+    let mut pause =
+        Pause::new(w.subscriptions(), true).map_err(|e| Fatal::sys("set up the event loop", &e))?;
+    spawn(prog)?;
+    finish(w.wait(&mut pause, &phases, deadline))
+}

@@ -1,0 +1,56 @@
+//! `s6-svwait [ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir...`:
+//! wait until the services are up (`-u`, default), up and ready (`-U`), down (`-d`), down
+//! with finish done (`-D`), or restarted (`-r`/`-R`: all down, then up or up and ready);
+//! all of them (`-a`, default) or one (`-o`). Exit 0; 99 on timeout; otherwise the number
+//! of services that failed permanently or lost their supervisor. Upstream
+//! doc/s6-svwait.html; the engine is [`crate::svwait`].
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+
+use crate::ftrig::Pause;
+use crate::svwait::{self, Goal, Outcome, Want, Watcher};
+
+const USAGE: &str = "s6-svwait [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir...";
+
+/// Turns a wait's outcome into the exit code of s6-svwait and s6-svlisten.
+pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
+    match outcome {
+        Ok(Outcome::Reached { failures: 0 }) => Ok(0),
+        Ok(Outcome::Reached { failures }) => Err(Fatal::new(
+            failures.min(255) as u8,
+            "some services reported permanent failure or their supervisor died",
+        )),
+        Ok(Outcome::TimedOut) => Err(Fatal::new(99, "timed out")),
+        Err(e) => Err(Fatal::sys("read events", &e)),
+    }
+}
+
+/// Runs s6-svwait.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut goal = Goal::Up;
+    let mut any = false;
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::new(&args, "UudDrRaot:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        match opt.c {
+            'a' => any = false,
+            'o' => any = true,
+            't' => deadline = svwait::timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            c => goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(USAGE))?,
+        }
+    }
+    let dirs = g.operands();
+    if dirs.is_empty() {
+        return Ok(0);
+    }
+    // The down half of a restart always needs every service, and not their finish.
+    let phases = goal.phases(any, Want { up: false, ready: false, any: false });
+    let mut w = Watcher::start(dirs)?;
+    let mut pause =
+        Pause::new(w.subscriptions(), false).map_err(|e| Fatal::sys("set up the event loop", &e))?;
+    finish(w.wait(&mut pause, &phases, deadline))
+}

@@ -1,0 +1,307 @@
+//! Waiting for supervised services to reach a state: the engine of s6-svwait, s6-svlisten1
+//! and s6-svlisten (and, through them, `s6-svc -w`). Upstream: doc/s6-svwait.html,
+//! doc/s6-svlisten.html; FORMATS.md §1.5, INVENTORY.md part 2 §5.3.
+//!
+//! For each service directory: create `event/` if it is missing (group = our egid, so the
+//! supervisor, which only fixes up a fifodir it creates itself, leaves it usable), subscribe
+//! to it with `[DuUdOx]`, and only then read `supervise/status`, so that no transition can
+//! fall between the snapshot and the first event. Events then update each service's
+//! (up, ready) pair: `d` down, `D` down and ready (finish done), `u` up, `U` up and ready.
+//! `O` (permanent failure) counts as a failure when waiting for up; `x` (the supervisor
+//! exited) counts as a failure unless the service's pair was exactly the wanted one.
+//! Either way the service is then taken as having reached the wanted state, so a failed
+//! service never blocks the others, and the wait ends with the number of failures.
+//!
+//! A wait is one or two phases (restarts wait for down, then up). Each phase ends as soon
+//! as its condition holds for all services (or, with "any", one of them).
+//!
+//! Differences from upstream (2.11 and 2.15 alike), all in corners of its event handling:
+//! * A service that failed keeps the wanted state for the rest of the wait. Upstream goes
+//!   on applying events, and the supervisor writes `O` glued to `D` (`OD`), so the `D`
+//!   turns a failed service back to "down": with `-a` and several services, a permanent
+//!   failure then ends in a timeout (exit 99, checked against Debian's s6-svlisten) instead
+//!   of the documented exit code n.
+//! * Bytes other than the six events (such as the supervisor's start-up `s`, which 2.15
+//!   hands over glued to the next event) are ignored, where 2.15 reads them as "down".
+//! * Events that follow the one ending the first phase in the same read are applied to the
+//!   second phase instead of being dropped.
+
+use std::ffi::OsStr;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use s6rs_sys::cli::Fatal;
+use s6rs_sys::deadline::Deadline;
+
+use crate::fifodir;
+use crate::ftrig::{Pause, Subscription};
+use crate::svstatus::Status;
+
+/// The pattern listeners subscribe to on a service's `event/` fifodir.
+pub const EVENTS: &[u8] = b"[DuUdOx]";
+
+/// The state flags shared by the waiting tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// `-u`: up (the default).
+    Up,
+    /// `-U`: up and ready.
+    UpReady,
+    /// `-d`: down.
+    Down,
+    /// `-D`: down, and `./finish` done.
+    DownReady,
+    /// `-r`: down, then up.
+    Restart,
+    /// `-R`: down, then up and ready.
+    RestartReady,
+}
+
+impl Goal {
+    /// The goal an option letter selects, if it is one of `uUdDrR`.
+    pub fn from_opt(c: char) -> Option<Goal> {
+        Some(match c {
+            'u' => Goal::Up,
+            'U' => Goal::UpReady,
+            'd' => Goal::Down,
+            'D' => Goal::DownReady,
+            'r' => Goal::Restart,
+            'R' => Goal::RestartReady,
+            _ => return None,
+        })
+    }
+
+    /// Whether this goal waits for a down phase first.
+    pub fn is_restart(self) -> bool {
+        matches!(self, Goal::Restart | Goal::RestartReady)
+    }
+
+    /// The phases to wait for. `any` applies to the final phase; `down_first` is the first
+    /// phase of a restart (upstream's s6-svwait waits for plain down there, and
+    /// s6-svlisten/s6-svlisten1 for down and ready).
+    pub fn phases(self, any: bool, down_first: Want) -> Vec<Want> {
+        let last = |up, ready| Want { up, ready, any };
+        match self {
+            Goal::Up => vec![last(true, false)],
+            Goal::UpReady => vec![last(true, true)],
+            Goal::Down => vec![last(false, false)],
+            Goal::DownReady => vec![last(false, true)],
+            Goal::Restart => vec![down_first, last(true, false)],
+            Goal::RestartReady => vec![down_first, last(true, true)],
+        }
+    }
+}
+
+/// One phase's condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    /// Wanted up (true) or down.
+    pub up: bool,
+    /// Also wanted ready; when false, readiness is ignored.
+    pub ready: bool,
+    /// One service suffices (instead of all of them).
+    pub any: bool,
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every phase was reached. `failures` counts the `O` and `x` events that counted as
+    /// failures (upstream exits with that number when it is not 0).
+    Reached {
+        /// Number of failure events.
+        failures: u32,
+    },
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// The services being watched: their subscriptions and their last known (up, ready).
+pub struct Watcher {
+    dirs: Vec<PathBuf>,
+    subs: Vec<Subscription>,
+    up: Vec<bool>,
+    ready: Vec<bool>,
+    /// Services that failed: their state no longer follows events.
+    failed: Vec<bool>,
+}
+
+impl Watcher {
+    /// Subscribes to each service's events, then reads its status.
+    pub fn start<S: AsRef<OsStr>>(dirs: &[S]) -> Result<Watcher, Fatal> {
+        // SAFETY: getegid cannot fail.
+        let egid = unsafe { libc::getegid() };
+        let mut w = Watcher {
+            dirs: Vec::with_capacity(dirs.len()),
+            subs: Vec::with_capacity(dirs.len()),
+            up: Vec::with_capacity(dirs.len()),
+            ready: Vec::with_capacity(dirs.len()),
+            failed: vec![false; dirs.len()],
+        };
+        for d in dirs {
+            let dir = Path::new(d.as_ref());
+            let event = dir.join("event");
+            // Upstream ignores the result: subscribing reports any real problem.
+            let _ = fifodir::make(&event, Some(egid), false);
+            let sub = Subscription::new(&event, EVENTS).map_err(|e| {
+                Fatal::sys(format_args!("subscribe to events for {}", dir.display()), &e.into_io())
+            })?;
+            let st = Status::read(dir)
+                .map_err(|e| Fatal::sys(format_args!("read status for {}", dir.display()), &e))?;
+            w.dirs.push(dir.to_path_buf());
+            w.subs.push(sub);
+            w.up.push(st.is_up());
+            w.ready.push(st.ready);
+        }
+        Ok(w)
+    }
+
+    /// The subscriptions, to build a [`Pause`] over.
+    pub fn subscriptions(&self) -> &[Subscription] {
+        &self.subs
+    }
+
+    /// The watched service directories.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Waits through `phases` until `deadline`.
+    pub fn wait(&mut self, pause: &mut Pause, phases: &[Want], deadline: Deadline) -> io::Result<Outcome> {
+        let Watcher { subs, up, ready, failed, .. } = self;
+        let mut phase = 0;
+        let mut failures = 0u32;
+        // A phase whose condition already holds is passed at once, before any event.
+        while phase < phases.len() && reached(up, ready, phases[phase]) {
+            phase += 1;
+        }
+        if phase == phases.len() {
+            return Ok(Outcome::Reached { failures: 0 });
+        }
+        loop {
+            for (i, sub) in subs.iter_mut().enumerate() {
+                while let Some(seq) = sub.next_match()? {
+                    for &ev in seq {
+                        if failed[i] {
+                            break;
+                        }
+                        let want = phases[phase];
+                        if apply(&mut up[i], &mut ready[i], ev, want) {
+                            failed[i] = true;
+                            failures += 1;
+                        }
+                        if !reached(up, ready, want) {
+                            continue;
+                        }
+                        if failures > 0 {
+                            return Ok(Outcome::Reached { failures });
+                        }
+                        phase += 1;
+                        while phase < phases.len() && reached(up, ready, phases[phase]) {
+                            phase += 1;
+                        }
+                        if phase == phases.len() {
+                            return Ok(Outcome::Reached { failures: 0 });
+                        }
+                    }
+                }
+            }
+            if !pause.wait(deadline, |_, _| {})? {
+                return Ok(Outcome::TimedOut);
+            }
+        }
+    }
+}
+
+/// Whether the services' states satisfy `want`.
+fn reached(up: &[bool], ready: &[bool], want: Want) -> bool {
+    let ok = |i: usize| up[i] == want.up && (!want.ready || ready[i]);
+    if want.any {
+        (0..up.len()).any(ok)
+    } else {
+        (0..up.len()).all(ok)
+    }
+}
+
+/// Applies one event byte to a service's state; returns whether it counts as a failure.
+fn apply(up: &mut bool, ready: &mut bool, ev: u8, want: Want) -> bool {
+    let (failed, state) = match ev {
+        b'x' => (*up != want.up || *ready != want.ready, (want.up, want.ready)),
+        b'O' if want.up => (true, (want.up, want.ready)),
+        b'd' => (false, (false, false)),
+        b'D' => (false, (false, true)),
+        b'u' => (false, (true, false)),
+        b'U' => (false, (true, true)),
+        _ => return false,
+    };
+    (*up, *ready) = state;
+    failed
+}
+
+/// Parses a `-t` value: milliseconds, 0 meaning no limit.
+pub fn timeout(arg: &str) -> Option<Deadline> {
+    s6rs_sys::cli::parse_uint::<u64>(arg).map(Deadline::from_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_UP: Want = Want { up: true, ready: false, any: false };
+    const ANY_UP_READY: Want = Want { up: true, ready: true, any: true };
+
+    #[test]
+    fn reached_all_and_any() {
+        assert!(reached(&[true, true], &[false, true], ALL_UP));
+        assert!(!reached(&[true, false], &[false, false], ALL_UP));
+        assert!(reached(&[false, true], &[false, true], ANY_UP_READY));
+        assert!(!reached(&[true, true], &[false, false], ANY_UP_READY));
+        let down_ready = Want { up: false, ready: true, any: false };
+        assert!(reached(&[false], &[true], down_ready));
+        assert!(!reached(&[false], &[false], down_ready));
+    }
+
+    #[test]
+    fn events_update_state() {
+        let (mut up, mut ready) = (false, false);
+        for (ev, want) in
+            [(b'u', (true, false)), (b'U', (true, true)), (b'd', (false, false)), (b'D', (false, true))]
+        {
+            assert!(!apply(&mut up, &mut ready, ev, ALL_UP));
+            assert_eq!((up, ready), want);
+        }
+        // Bytes that are not events change nothing.
+        assert!(!apply(&mut up, &mut ready, b's', ALL_UP));
+        assert_eq!((up, ready), (false, true));
+    }
+
+    #[test]
+    fn permanent_failure_only_counts_when_waiting_for_up() {
+        let (mut up, mut ready) = (false, false);
+        assert!(apply(&mut up, &mut ready, b'O', ALL_UP));
+        assert_eq!((up, ready), (true, false));
+        let down = Want { up: false, ready: false, any: false };
+        let (mut up, mut ready) = (true, false);
+        assert!(!apply(&mut up, &mut ready, b'O', down));
+        assert_eq!((up, ready), (true, false));
+    }
+
+    #[test]
+    fn supervisor_death_fails_unless_state_held() {
+        let down = Want { up: false, ready: false, any: false };
+        let (mut up, mut ready) = (false, false);
+        assert!(!apply(&mut up, &mut ready, b'x', down));
+        let (mut up, mut ready) = (true, true);
+        assert!(apply(&mut up, &mut ready, b'x', down));
+        assert_eq!((up, ready), (false, false));
+    }
+
+    #[test]
+    fn goal_phases() {
+        let first = Want { up: false, ready: true, any: false };
+        assert_eq!(Goal::from_opt('R').unwrap().phases(true, first), vec![first, ANY_UP_READY]);
+        assert_eq!(Goal::from_opt('u').unwrap().phases(false, first), vec![ALL_UP]);
+        assert!(Goal::from_opt('x').is_none());
+        assert!(Goal::Restart.is_restart() && !Goal::Down.is_restart());
+    }
+}
