@@ -1,3 +1,2 @@
-fn main() -> ! {
-    s6rs_sys::cli::main("s6-supervise", s6rs_supervise::cmd::supervise::run)
-}
+#![no_main]
+s6rs_sys::entry!("s6-supervise", s6rs_supervise::cmd::supervise::run);

@@ -143,6 +143,29 @@ pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
     std::process::exit(i32::from(code))
 }
 
+/// Defines a binary's C `main`, bypassing Rust's runtime start-up, then runs
+/// [`main`](fn@main). Use it in a file that starts with `#![no_main]`:
+///
+/// ```ignore
+/// #![no_main]
+/// s6rs_sys::entry!("s6-svok", s6rs_supervise::cmd::svok::run);
+/// ```
+///
+/// Rust's start-up reads `/proc/self/maps` to place a stack guard and ignores SIGPIPE.
+/// Skipping it saves a heap page in every supervisor (a process per service, so it counts).
+/// A program using this entry point starts with SIGPIPE as its parent left it, and must
+/// ignore it itself if it writes to pipes or sockets that may close (s6-supervise does).
+/// Arguments still come from `std::env::args_os`, which glibc fills before `main`.
+#[macro_export]
+macro_rules! entry {
+    ($name:expr, $run:path) => {
+        #[no_mangle]
+        extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+            $crate::cli::main($name, $run)
+        }
+    };
+}
+
 /// Lossy display of an OS string for messages.
 pub fn show(s: &OsStr) -> std::borrow::Cow<'_, str> {
     s.to_string_lossy()
