@@ -1,6 +1,7 @@
 //! The supervision tree: our programs, and interop with real s6.
 
 mod clients_util;
+mod demo;
 mod ftrig;
 mod interop_clients;
 mod interop_ftrig;

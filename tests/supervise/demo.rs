@@ -1,0 +1,54 @@
+//! The README's demo tree (examples/scandir) runs under our programs: the ticker comes up
+//! ready, its logger writes stamped lines, and `s6-svscanctl -t` stops everything.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::*;
+
+const T: Duration = Duration::from_secs(15);
+
+#[test]
+fn demo_tree_runs_logs_and_stops() {
+    let t = TempDir::new("demo");
+    let scan = t.join("service");
+    let logs = t.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/scandir");
+    let cp = Command::new("cp").arg("-R").arg(&src).arg(&scan).status().unwrap();
+    assert!(cp.success());
+    let bindir = bin("s6-svscan").parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bindir.display(), std::env::var("PATH").unwrap_or_default());
+
+    let mut tree = Tree::new();
+    let mut svscan = Command::new(bin("s6-svscan"));
+    svscan.arg(&scan).env("PATH", &path).env("S6RS_DEMO_LOGS", &logs);
+    svscan.stdin(Stdio::null()).stdout(Stdio::null());
+    let pid = tree.spawn(svscan);
+
+    // Ready means: the ticker wrote its newline on notification-fd.
+    let mut wait = Command::new(bin("s6-svwait"));
+    wait.args(["-U", "-t", "10000"]).arg(scan.join("ticker")).arg(scan.join("ticker/log"));
+    let out = run(wait, T);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for d in ["ticker", "ticker/log"] {
+        if let Ok(st) = s6rs_supervise::svstatus::Status::read(&scan.join(d)) {
+            tree.adopt(st.pid as i32);
+        }
+    }
+
+    let current = logs.join("ticker/current");
+    assert!(
+        wait_until(T, || std::fs::read_to_string(&current).is_ok_and(|s| s.contains("ticker: tick 1"))),
+        "the logger wrote nothing to {}",
+        current.display()
+    );
+    let text = std::fs::read_to_string(&current).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(s6rs_sys::tai::Tain::parse_label(first.as_bytes()).is_some(), "unstamped line {first:?}");
+
+    let mut ctl = Command::new(bin("s6-svscanctl"));
+    ctl.arg("-t").arg(&scan);
+    assert_eq!(run(ctl, T).status.code(), Some(0));
+    assert!(tree.wait_exit(pid, T).is_some(), "s6-svscan did not exit after -t");
+}
