@@ -146,7 +146,7 @@ pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
 /// Defines a binary's C `main`, bypassing Rust's runtime start-up, then runs
 /// [`main`](fn@main). Use it in a file that starts with `#![no_main]`:
 ///
-/// ```ignore
+/// ```text
 /// #![no_main]
 /// s6rs_sys::entry!("s6-svok", s6rs_supervise::cmd::svok::run);
 /// ```
