@@ -3,6 +3,11 @@
 //! would have done: the verdict, the environment changes, the replacement command line and
 //! the log lines. s6-ipcserver-access itself is a thin wrapper around [`evaluate`].
 //! Upstream page: `s6-ipcserver-access.html`; FORMATS.md §7.3, §7.4.
+//!
+//! Two deliberate differences from s6, both refusing where s6 might not or saying why where
+//! s6 would not: a missing or unsearchable rules directory is an error (exit 111, one fatal
+//! line) rather than "no rule" (a silent exit 1); a cdb is checked whole before any lookup,
+//! so a truncated file is refused even when the client's own entry survived the cut.
 
 use std::ffi::OsString;
 use std::os::fd::AsFd;

@@ -5,6 +5,7 @@ mod broken;
 mod cdb_tools;
 mod connlimit;
 mod interop_access;
+mod ip_rules;
 mod ipcserver_access;
 
 use std::os::fd::OwnedFd;
