@@ -3,5 +3,6 @@
 
 mod support;
 
+mod access;
 mod log;
 mod supervise;

@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -190,6 +190,52 @@ pub fn replace_file_via(path: &Path, tmp: &Path, data: &[u8]) -> io::Result<()> 
     res
 }
 
+/// Whether `path` exists, as `access(path, F_OK)` says: the error tells why not (ENOENT,
+/// ENOTDIR when a parent is a file, EACCES when a parent is not searchable...).
+pub fn access_exists(path: &Path) -> io::Result<()> {
+    let c = cpath(path)?;
+    syscall!(access(c.as_ptr(), libc::F_OK)).map(drop)
+}
+
+/// Whether `path` is readable by this process's real ids, as `access(path, R_OK)` says.
+pub fn access_readable(path: &Path) -> io::Result<()> {
+    let c = cpath(path)?;
+    syscall!(access(c.as_ptr(), libc::R_OK)).map(drop)
+}
+
+/// Whether the directory `path` can be searched (entered) by this process's real ids, as
+/// `access(path, X_OK)` says.
+pub fn access_searchable(path: &Path) -> io::Result<()> {
+    let c = cpath(path)?;
+    syscall!(access(c.as_ptr(), libc::X_OK)).map(drop)
+}
+
+/// Creates a new file from `template`, whose name must end with `XXXXXX` (libc `mkostemp`):
+/// mode 0600, opened read-write and close-on-exec. Returns the file and its actual name.
+pub fn mkstemp(template: &Path) -> io::Result<(File, PathBuf)> {
+    let mut buf = cpath(template)?.into_bytes_with_nul();
+    let fd = syscall!(mkostemp(buf.as_mut_ptr().cast(), libc::O_CLOEXEC))?;
+    // SAFETY: mkostemp returned a fresh fd that nothing else owns.
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    buf.pop();
+    Ok((file, PathBuf::from(std::ffi::OsString::from_vec(buf))))
+}
+
+/// The longest Unix socket path skalibs reports (`IPCPATH_MAX`): `sun_path` less its NUL.
+pub const IPCPATH_MAX: usize = 107;
+
+/// The path a Unix-domain socket is bound to (`getsockname`), as skalibs `ipc_local` gives
+/// it: the bytes of `sun_path` up to the first NUL, at most [`IPCPATH_MAX`] of them. An
+/// unbound socket (or an abstract one) gives an empty path.
+pub fn unix_local_path(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    // SAFETY: an all-zero sockaddr_un is a valid value.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    syscall!(getsockname(fd.as_raw_fd(), (&mut sa as *mut libc::sockaddr_un).cast(), &mut len))?;
+    let path = sa.sun_path.iter().map(|&c| c as u8).take_while(|&b| b != 0).take(IPCPATH_MAX);
+    Ok(path.collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +271,32 @@ mod tests {
         replace_file(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert!(!new_path(&p).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mkstemp_access_and_local_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("s6rs-fd-mkstemp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (f, name) = mkstemp(&dir.join("x:XXXXXX")).unwrap();
+        drop(f);
+        let s = name.to_str().unwrap();
+        assert!(s.starts_with(dir.join("x:").to_str().unwrap()) && !s.ends_with("XXXXXX"));
+        assert_eq!(std::fs::metadata(&name).unwrap().permissions().mode() & 0o7777, 0o600);
+        access_exists(&name).unwrap();
+        access_readable(&name).unwrap();
+        access_searchable(&dir).unwrap();
+        let e = access_exists(&name.join("sub")).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOTDIR));
+        let e = access_exists(&dir.join("none")).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        let sock = std::os::unix::net::UnixListener::bind(dir.join("s")).unwrap();
+        assert_eq!(unix_local_path(sock.as_fd()).unwrap(), dir.join("s").as_os_str().as_bytes());
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(unix_local_path(a.as_fd()).unwrap(), b"");
+        let (r, _w) = pipe().unwrap();
+        assert_eq!(unix_local_path(r.as_fd()).unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,6 +10,18 @@ pub fn pid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// This process's effective uid.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// This process's effective gid.
+pub fn egid() -> u32 {
+    // SAFETY: getegid cannot fail.
+    unsafe { libc::getegid() }
+}
+
 /// Starts a new session with this process as its leader (fails with EPERM for a process
 /// group leader). Returns the new session id.
 pub fn setsid() -> io::Result<i32> {

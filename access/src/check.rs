@@ -1,0 +1,291 @@
+//! The decision s6-ipcserver-access makes for one Unix-domain client, as a plain function,
+//! so that a super-server can make it in-process and get exactly what the chained program
+//! would have done: the verdict, the environment changes, the replacement command line and
+//! the log lines. s6-ipcserver-access itself is a thin wrapper around [`evaluate`].
+//! Upstream page: `s6-ipcserver-access.html`; FORMATS.md §7.3, §7.4.
+//!
+//! Two deliberate differences from s6, both refusing where s6 might not or saying why where
+//! s6 would not: a missing or unsearchable rules directory is an error (exit 111, one fatal
+//! line) rather than "no rule" (a silent exit 1); a cdb is checked whole before any lookup,
+//! so a truncated file is refused even when the client's own entry survived the cut.
+
+use std::ffi::OsString;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use s6rs_sys::cli::errtext;
+use s6rs_sys::exec::EnvMod;
+
+use crate::cdb::CdbRules;
+use crate::fs::FsRules;
+use crate::rules::{check_uidgid, Grant, Lookup};
+
+/// Where the rules come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    /// No rules (neither `-i` nor `-x`): every client is allowed, with a warning at
+    /// verbosity 2.
+    None,
+    /// A rules directory (`-i`), read at each evaluation.
+    Dir(PathBuf),
+    /// A compiled rules file (`-x`), read at each evaluation.
+    Cdb(PathBuf),
+}
+
+/// The client's effective credentials, as the kernel reports them for the connection
+/// (`getpeereid`), or as `${PROTO}REMOTEEUID`/`${PROTO}REMOTEEGID` carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIds {
+    /// Effective uid.
+    pub uid: u32,
+    /// Effective gid.
+    pub gid: u32,
+}
+
+/// The options of s6-ipcserver-access other than the rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessOptions {
+    /// `-v`: 0 logs errors only, 1 (the default) also accepted clients, 2 also refused ones
+    /// and the "no ruleset" warning.
+    pub verbosity: u32,
+    /// `-e` (true, the default): add `${PROTO}LOCALPATH`. `-E` (false): remove the UCSPI
+    /// variables instead (`PROTO`, `${PROTO}REMOTEEUID`, `${PROTO}REMOTEEGID`,
+    /// `${PROTO}REMOTEPATH`, `${PROTO}LOCALPATH`, `${PROTO}CONNNUM`).
+    pub doenv: bool,
+    /// `-l`: the value of `${PROTO}LOCALPATH`. `None`: the path fd 0 is bound to
+    /// (`getsockname`), which for a server's child and for the server itself (whose fd 0 is
+    /// the listening socket) is the socket's path.
+    pub localname: Option<OsString>,
+    /// The value of `PROTO`, which prefixes the variable names (`IPC` under s6-ipcserver).
+    pub proto: OsString,
+    /// The pid named in log lines; `None` for this process (what s6-ipcserver-access, which
+    /// runs as the connection's own process, prints).
+    pub log_pid: Option<u32>,
+}
+
+impl Default for AccessOptions {
+    fn default() -> AccessOptions {
+        AccessOptions { verbosity: 1, doenv: true, localname: None, proto: "IPC".into(), log_pid: None }
+    }
+}
+
+/// What to do with one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the client is served.
+    pub allow: bool,
+    /// When not allowed, the exit code s6-ipcserver-access uses: 1 when the rules refuse
+    /// the client (a deny rule, or no rule), 111 when the rules could not be read (missing,
+    /// unreadable or corrupt database) or the local path could not be found. 0 when allowed.
+    pub code: u8,
+    /// Environment changes to apply before running the server program, in order
+    /// (`None` = unset), exactly as s6-ipcserver-access would apply them.
+    pub env: Vec<EnvMod>,
+    /// The rule's `exec` command line (up to its first NUL, as a C string), when the rule
+    /// has a non-empty one: run `execlineb -Pc EXEC` instead of the server program.
+    pub exec: Option<Vec<u8>>,
+    /// Lines to log on stderr, each to be prefixed with `PROGNAME: `; they start with
+    /// `info: `, `warning: ` or `fatal: `. Already filtered by verbosity.
+    pub log: Vec<String>,
+}
+
+impl Decision {
+    fn refuse(code: u8, log: Vec<String>) -> Decision {
+        Decision { allow: false, code, env: Vec::new(), exec: None, log }
+    }
+}
+
+/// `NAME` = `PROTO` + `suffix`.
+fn var(proto: &OsString, suffix: &str) -> OsString {
+    let mut v = proto.clone();
+    v.push(suffix);
+    v
+}
+
+/// Checks that the rules directory itself exists and can be searched. s6 would take a
+/// missing or unsearchable rules directory for "no rule" and refuse every client without a
+/// word at the default verbosity; we refuse them too, but say why.
+fn usable_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if !std::fs::metadata(dir)?.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    s6rs_sys::fd::access_searchable(dir)
+}
+
+/// Looks the client up in `rules` and decides as s6-ipcserver-access does.
+pub fn evaluate(rules: &RuleSource, peer: PeerIds, opts: &AccessOptions) -> Decision {
+    let mut log = Vec::new();
+    let pid = opts.log_pid.unwrap_or_else(std::process::id);
+    let who = format!("pid {pid} uid {} gid {}", peer.uid, peer.gid);
+    let found = match rules {
+        RuleSource::None => {
+            if opts.verbosity >= 2 {
+                log.push("warning: invoked without a ruleset!".to_owned());
+            }
+            Ok(Lookup::Allow(Grant::default()))
+        }
+        RuleSource::Dir(dir) => usable_dir(dir)
+            .and_then(|()| check_uidgid(&FsRules::new(dir), peer.uid, peer.gid))
+            .map_err(|e| format!("fatal: unable to check fs ruleset in {}: {}", dir.display(), errtext(&e))),
+        RuleSource::Cdb(file) => match CdbRules::open(file) {
+            Err(e) => Err(format!("fatal: unable to cdb_init {}: {}", file.display(), errtext(&e))),
+            Ok(db) => db.verify().and_then(|()| check_uidgid(&db, peer.uid, peer.gid)).map_err(|e| {
+                format!("fatal: unable to check cdb ruleset in {}: {}", file.display(), errtext(&e))
+            }),
+        },
+    };
+    let grant = match found {
+        Err(line) => {
+            log.push(line);
+            return Decision::refuse(111, log);
+        }
+        Ok(Lookup::Allow(g)) => g,
+        Ok(refusal) => {
+            if opts.verbosity >= 2 {
+                let why = if refusal == Lookup::Deny { libc::EACCES } else { libc::ENOENT };
+                log.push(format!("info: deny {who}: {}", s6rs_sys::cli::strerror(why)));
+            }
+            return Decision::refuse(1, log);
+        }
+    };
+    if opts.verbosity >= 1 {
+        log.push(format!("info: allow {who}"));
+    }
+    let mut env = grant.env;
+    let proto = &opts.proto;
+    if opts.doenv {
+        let local = match &opts.localname {
+            Some(name) => name.clone(),
+            None => match s6rs_sys::fd::unix_local_path(std::io::stdin().as_fd()) {
+                Ok(path) => OsString::from_vec(path),
+                Err(e) => {
+                    log.push(format!("fatal: unable to ipc_local: {}", errtext(&e)));
+                    return Decision::refuse(111, log);
+                }
+            },
+        };
+        env.push((var(proto, "LOCALPATH"), Some(local)));
+    } else {
+        env.push(("PROTO".into(), None));
+        for suffix in ["REMOTEEUID", "REMOTEEGID", "REMOTEPATH", "LOCALPATH", "CONNNUM"] {
+            env.push((var(proto, suffix), None));
+        }
+    }
+    let exec = (!grant.exec.is_empty()).then(|| {
+        let end = grant.exec.iter().position(|&b| b == 0).unwrap_or(grant.exec.len());
+        grant.exec[..end].to_vec()
+    });
+    Decision { allow: true, code: 0, env, exec, log }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn rules(tag: &str, files: &[(&str, &[u8])]) -> Dir {
+        let p = std::env::temp_dir().join(format!("s6rs-access-check-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        for (path, body) in files {
+            let f = p.join(path);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, body).unwrap();
+        }
+        std::fs::create_dir_all(&p).unwrap();
+        Dir(p)
+    }
+
+    fn opts(v: u32, doenv: bool) -> AccessOptions {
+        AccessOptions {
+            verbosity: v,
+            doenv,
+            localname: Some("sock".into()),
+            log_pid: Some(42),
+            ..Default::default()
+        }
+    }
+
+    // Peer ids no test process runs as, so `uid/self` and `gid/self` never interfere.
+    const U: u32 = 4_000_001;
+    const G: u32 = 4_000_002;
+
+    #[test]
+    fn allow_env_and_exec() {
+        let d = rules(
+            "allow",
+            &[
+                ("gid/4000002/allow", b""),
+                ("gid/4000002/env/FOO", b"bar\n"),
+                ("gid/4000002/exec", b"echo hi\0tail"),
+            ],
+        );
+        let dec = evaluate(&RuleSource::Dir(d.0.clone()), PeerIds { uid: U, gid: G }, &opts(1, true));
+        assert!(dec.allow);
+        assert_eq!(dec.code, 0);
+        assert_eq!(
+            dec.env,
+            [("FOO".into(), Some("bar".into())), ("IPCLOCALPATH".into(), Some("sock".into()))]
+        );
+        assert_eq!(dec.exec.as_deref(), Some(&b"echo hi"[..]));
+        assert_eq!(dec.log, ["info: allow pid 42 uid 4000001 gid 4000002"]);
+        let dec = evaluate(&RuleSource::Dir(d.0.clone()), PeerIds { uid: U, gid: G }, &opts(0, false));
+        assert!(dec.log.is_empty());
+        let names: Vec<_> = dec.env.iter().map(|(n, v)| (n.to_str().unwrap(), v.is_none())).collect();
+        assert_eq!(
+            names,
+            [
+                ("FOO", false),
+                ("PROTO", true),
+                ("IPCREMOTEEUID", true),
+                ("IPCREMOTEEGID", true),
+                ("IPCREMOTEPATH", true),
+                ("IPCLOCALPATH", true),
+                ("IPCCONNNUM", true)
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_and_errors() {
+        let d = rules("deny", &[("uid/4000001/deny", b""), ("uid/4000003", b"garbage")]);
+        let src = RuleSource::Dir(d.0.clone());
+        let dec = evaluate(&src, PeerIds { uid: U, gid: G }, &opts(2, true));
+        assert_eq!((dec.allow, dec.code), (false, 1));
+        assert_eq!(dec.log, ["info: deny pid 42 uid 4000001 gid 4000002: Permission denied"]);
+        let dec = evaluate(&src, PeerIds { uid: 7, gid: 8 }, &opts(2, true));
+        assert_eq!(dec.log, ["info: deny pid 42 uid 7 gid 8: No such file or directory"]);
+        assert!(evaluate(&src, PeerIds { uid: 7, gid: 8 }, &opts(1, true)).log.is_empty());
+        let dec = evaluate(&src, PeerIds { uid: 4_000_003, gid: 8 }, &opts(0, true));
+        assert_eq!((dec.allow, dec.code), (false, 111));
+        assert_eq!(
+            dec.log,
+            [format!("fatal: unable to check fs ruleset in {}: Not a directory", d.0.display())]
+        );
+        let missing = d.0.join("none.cdb");
+        let dec = evaluate(&RuleSource::Cdb(missing.clone()), PeerIds { uid: U, gid: G }, &opts(0, true));
+        assert_eq!((dec.allow, dec.code), (false, 111));
+        assert_eq!(
+            dec.log,
+            [format!("fatal: unable to cdb_init {}: No such file or directory", missing.display())]
+        );
+    }
+
+    #[test]
+    fn no_rules_allows_with_a_warning() {
+        let dec = evaluate(&RuleSource::None, PeerIds { uid: U, gid: G }, &opts(2, true));
+        assert!(dec.allow);
+        assert_eq!(
+            dec.log,
+            ["warning: invoked without a ruleset!", "info: allow pid 42 uid 4000001 gid 4000002"]
+        );
+        assert_eq!(dec.exec, None);
+    }
+}

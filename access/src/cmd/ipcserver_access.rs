@@ -1,0 +1,97 @@
+//! s6-ipcserver-access: let a Unix-domain client through, or not, by its credentials.
+//! Upstream page: `s6-ipcserver-access.html`; FORMATS.md §7.4.
+//!
+//! Runs under a UCSPI server: `PROTO`, `${PROTO}REMOTEEUID` and `${PROTO}REMOTEEGID` come
+//! from the environment, fd 0 is the connection. The decision is [`crate::check::evaluate`];
+//! this program prints its log lines, exits 1 (refused) or 111 (rules unreadable), or execs
+//! the server program, or `execlineb -Pc EXEC` when the matching rule has an `exec`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use s6rs_sys::cli::{parse_uint, prog, Fatal, Getopt};
+
+use crate::check::{evaluate, AccessOptions, PeerIds, RuleSource};
+
+const USAGE: &str =
+    "s6-ipcserver-access [ -v verbosity ] [ -e | -E ] [ -l localname ] [ -i rulesdir | -x rulesfile ] prog...";
+
+/// The program that runs a rule's `exec` line, looked up in PATH like any program.
+const EXECLINEB: &str = "execlineb";
+
+/// A required numeric variable: `NAME not set` or `invalid $NAME` (exit 100) otherwise.
+fn id_var(name: &OsStr) -> Result<u32, Fatal> {
+    let shown = name.to_string_lossy();
+    let v = std::env::var_os(name).ok_or_else(|| Fatal::bad(format!("{shown} not set")))?;
+    v.to_str().and_then(parse_uint).ok_or_else(|| Fatal::bad(format!("invalid ${shown}")))
+}
+
+/// Runs s6-ipcserver-access.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut opts = AccessOptions::default();
+    let mut rules = RuleSource::None;
+    let mut g = Getopt::new(&args, "v:Eel:i:x:");
+    while let Some(o) = g.next() {
+        let o = o.map_err(|_| Fatal::usage(USAGE))?;
+        match o.c {
+            'v' => opts.verbosity = parse_uint(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            'E' => opts.doenv = false,
+            'e' => opts.doenv = true,
+            'l' => opts.localname = o.arg,
+            // The last of -i and -x wins, as upstream parses them.
+            'i' => rules = RuleSource::Dir(PathBuf::from(o.arg.unwrap_or_default())),
+            'x' => rules = RuleSource::Cdb(PathBuf::from(o.arg.unwrap_or_default())),
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let argv = g.operands();
+    if argv.first().is_none_or(|a| a.is_empty()) {
+        return Err(Fatal::usage(USAGE));
+    }
+    let proto = std::env::var_os("PROTO").ok_or_else(|| Fatal::bad("PROTO not set"))?;
+    let with = |suffix: &str| {
+        let mut v = proto.clone();
+        v.push(suffix);
+        v
+    };
+    let uid = id_var(&with("REMOTEEUID"))?;
+    let gid = id_var(&with("REMOTEEGID"))?;
+    opts.proto = proto;
+
+    let decision = evaluate(&rules, PeerIds { uid, gid }, &opts);
+    {
+        let mut err = std::io::stderr().lock();
+        for line in &decision.log {
+            let _ = writeln!(err, "{}: {line}", prog());
+        }
+    }
+    if !decision.allow {
+        return Ok(decision.code);
+    }
+    Err(match decision.exec {
+        Some(script) => {
+            let argv = [OsString::from(EXECLINEB), OsString::from("-Pc"), OsString::from_vec(script)];
+            s6rs_sys::exec::chainload(&argv, &decision.env)
+        }
+        None => s6rs_sys::exec::chainload(argv, &decision.env),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [&[][..], &["-v"], &["-vx", "prog"], &["-z", "prog"], &[""], &["-i", "d"]] {
+            let f = run(args(bad)).unwrap_err();
+            assert!(f.usage && f.code == 100, "{bad:?}");
+        }
+    }
+}

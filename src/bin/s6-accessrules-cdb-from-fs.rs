@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main("s6-accessrules-cdb-from-fs", s6rs_access::cmd::accessrules_cdb_from_fs::run)
+}
