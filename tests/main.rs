@@ -3,5 +3,6 @@
 
 mod support;
 
+mod ipc;
 mod log;
 mod supervise;
