@@ -4,5 +4,6 @@
 mod support;
 
 mod access;
+mod ipc;
 mod log;
 mod supervise;

@@ -1,5 +1,15 @@
-//! Unix-domain sockets and the s6 super-server (s6-ipcserverd and friends).
+//! Unix-domain sockets and the s6 super-server.
 //!
-//! Programs arrive with their issue (3); this crate holds its place in the dependency graph.
+//! * [`socket`]: the socket layer (bind with its `.lock`, listen, accept, connect, peer
+//!   credentials, socket names), written once for every program that needs it.
+//! * [`fdpass`]: skalibs' unixmessage framing with fd passing (FORMATS.md §4.1).
+//! * [`check`]: the in-process connection check s6-ipcserverd can run before spawning.
+//! * [`cmd`]: s6-ipcserver-socketbinder, s6-ipcserverd, s6-ipcserver, s6-ipcclient,
+//!   s6-ioconnect (upstream doc/s6-ipcserver.html and the pages it links).
 
 #![deny(missing_docs)]
+
+pub mod check;
+pub mod cmd;
+pub mod fdpass;
+pub mod socket;

@@ -27,6 +27,9 @@ pub struct Ready {
     pub readable: bool,
     /// Writable.
     pub writable: bool,
+    /// An error is pending or the fd hung up in both directions (poll's POLLERR/POLLHUP):
+    /// for a listening socket, it is no longer listening.
+    pub broken: bool,
 }
 
 /// An epoll instance with a fixed-size event buffer (no growth per event).
@@ -66,9 +69,25 @@ impl EventLoop {
                 token: ev.token().0,
                 readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                 writable: ev.is_writable() || ev.is_write_closed(),
+                broken: ev.is_error() || (ev.is_read_closed() && ev.is_write_closed()),
             });
         }
         Ok(())
+    }
+}
+
+/// `poll(2)` until one of `fds` is ready or `deadline` passes: the number of fds with
+/// events. 0 means the deadline passed or a signal interrupted the wait (EINTR): callers
+/// tell them apart with [`Deadline::passed`]. Unlike the epoll
+/// loop, this works on every kind of fd, regular files included (skalibs `iopause`).
+pub fn poll(fds: &mut [libc::pollfd], deadline: Deadline) -> io::Result<usize> {
+    match syscall!(poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, deadline.poll_ms())) {
+        Ok(n) => Ok(n as usize),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+            fds.iter_mut().for_each(|p| p.revents = 0);
+            Ok(0)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -95,5 +114,15 @@ mod tests {
         crate::fd::write_all(w.as_fd(), b"x").unwrap();
         lp.wait(Deadline::from_ms(5000), |ev| seen.push(ev.token)).unwrap();
         assert_eq!(seen, vec![7]);
+    }
+
+    #[test]
+    fn poll_sees_a_readable_pipe_and_times_out() {
+        let (r, w) = crate::fd::pipe().unwrap();
+        let mut fds = [libc::pollfd { fd: r.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        assert_eq!(poll(&mut fds, Deadline::from_ms(1)).unwrap(), 0);
+        crate::fd::write_all(w.as_fd(), b"x").unwrap();
+        assert_eq!(poll(&mut fds, Deadline::from_ms(5000)).unwrap(), 1);
+        assert_ne!(fds[0].revents & libc::POLLIN, 0);
     }
 }

@@ -111,9 +111,98 @@ pub fn user_gid(uid: u32) -> io::Result<Option<u32>> {
     Ok(user_by_uid(uid)?.map(|u| u.gid))
 }
 
+/// skalibs `gid_scanlist`: the longest prefix of `s` that is a list of decimal gids
+/// separated by any run of `,:; \t\r\n`. Returns the gids and how many bytes were read;
+/// 0 bytes means `s` does not start with a number (an empty `s` is an empty list).
+/// Trailing garbage after a number is left unread, as upstream leaves it.
+pub fn scan_gidlist(s: &str) -> (Vec<u32>, usize) {
+    let b = s.as_bytes();
+    let mut gids = Vec::new();
+    let mut pos = 0;
+    while pos < b.len() {
+        let digits = b[pos..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let Some(gid) = s[pos..pos + digits].parse::<u32>().ok().filter(|_| digits > 0) else { break };
+        gids.push(gid);
+        pos += digits;
+        pos += b[pos..].iter().take_while(|c| b",:; \t\r\n".contains(c)).count();
+    }
+    (gids, pos)
+}
+
+/// A gid list as upstream writes it in `GIDLIST` and on command lines: comma-separated.
+pub fn fmt_gidlist(gids: &[u32]) -> String {
+    let mut out = String::new();
+    for (i, g) in gids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&g.to_string());
+    }
+    out
+}
+
+/// Which step of [`drop_to`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdStep {
+    /// `setgroups`.
+    Groups,
+    /// `setgid`.
+    Gid,
+    /// `setuid`.
+    Uid,
+}
+
+impl IdStep {
+    /// The object of upstream's "unable to ..." message for this step.
+    pub fn what(self) -> &'static str {
+        match self {
+            IdStep::Groups => "set supplementary group list",
+            IdStep::Gid => "setgid",
+            IdStep::Uid => "setuid",
+        }
+    }
+}
+
+/// Changes this process's credentials as s6-applyuidgid does: the supplementary groups (if
+/// `groups` is given: the gid first, then the list without its first copy of the gid,
+/// skalibs `setgroups_and_gid`), then the gid, then the uid. A uid or gid of 0 means
+/// "leave it as it is", an upstream quirk every program that drops privileges shares.
+pub fn drop_to(uid: u32, gid: u32, groups: Option<&[u32]>) -> Result<(), (IdStep, io::Error)> {
+    if let Some(list) = groups {
+        // SAFETY: getegid cannot fail.
+        let g = if gid != 0 { gid } else { unsafe { libc::getegid() } };
+        let mut all = Vec::with_capacity(list.len() + 1);
+        all.push(g);
+        match list.iter().position(|&x| x == g) {
+            Some(0) => all = list.to_vec(),
+            Some(i) => all.extend(list.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &x)| x)),
+            None => all.extend_from_slice(list),
+        }
+        syscall!(setgroups(all.len(), all.as_ptr())).map_err(|e| (IdStep::Groups, e))?;
+    }
+    if gid != 0 {
+        syscall!(setgid(gid)).map_err(|e| (IdStep::Gid, e))?;
+    }
+    if uid != 0 {
+        syscall!(setuid(uid)).map_err(|e| (IdStep::Uid, e))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gidlist_scanning_is_skalibs_lenient() {
+        assert_eq!(scan_gidlist(""), (vec![], 0));
+        assert_eq!(scan_gidlist("1,2,3"), (vec![1, 2, 3], 5));
+        assert_eq!(scan_gidlist("1, 2;3:"), (vec![1, 2, 3], 7));
+        assert_eq!(scan_gidlist("12x,4"), (vec![12], 2));
+        assert_eq!(scan_gidlist("x"), (vec![], 0));
+        assert_eq!(fmt_gidlist(&[]), "");
+        assert_eq!(fmt_gidlist(&[5, 0, 65534]), "5,0,65534");
+    }
 
     #[test]
     fn root_entries() {

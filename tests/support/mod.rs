@@ -72,6 +72,13 @@ impl Tree {
         pid
     }
 
+    /// Keeps a child the test spawned itself (to take its pipes first); returns its pid.
+    pub fn add(&mut self, child: Child) -> u32 {
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
     /// Registers a pid the test did not start directly (e.g. a service under a supervisor)
     /// so that Drop kills it too.
     pub fn adopt(&mut self, pid: i32) {

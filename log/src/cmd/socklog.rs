@@ -253,25 +253,7 @@ pub fn ip6_fmt(ip: &Ipv6Addr) -> String {
 /// Drops privileges as upstream does: supplementary groups (with the gid first), then the
 /// gid, then the uid; a zero id means "leave as is".
 fn drop_privileges(o: &Opts) -> Result<(), Fatal> {
-    if let Some(list) = &o.gids {
-        // SAFETY: getegid cannot fail.
-        let g = if o.gid != 0 { o.gid } else { unsafe { libc::getegid() } };
-        let mut all = vec![g];
-        all.extend(list.iter().copied().filter(|&x| x != g));
-        // SAFETY: the pointer and length describe a live vector of gids.
-        if unsafe { libc::setgroups(all.len(), all.as_ptr()) } < 0 {
-            return Err(Fatal::sys("set supplementary group list", &io::Error::last_os_error()));
-        }
-    }
-    // SAFETY: plain id-changing syscalls.
-    if o.gid != 0 && unsafe { libc::setgid(o.gid) } < 0 {
-        return Err(Fatal::sys("setgid", &io::Error::last_os_error()));
-    }
-    // SAFETY: as above.
-    if o.uid != 0 && unsafe { libc::setuid(o.uid) } < 0 {
-        return Err(Fatal::sys("setuid", &io::Error::last_os_error()));
-    }
-    Ok(())
+    s6rs_sys::user::drop_to(o.uid, o.gid, o.gids.as_deref()).map_err(|(step, e)| Fatal::sys(step.what(), &e))
 }
 
 /// The bound socket (a Unix one comes with its lock file, held until exit).

@@ -1,8 +1,10 @@
 //! One module per program: `run(args) -> Result<exit code, Fatal>`.
 
+pub mod applyuidgid;
 pub mod background_watch;
 pub mod cleanfifodir;
 pub mod envdir;
+pub mod envuidgid;
 pub mod fghack;
 pub mod ftrig_listen;
 pub mod ftrig_listen1;
@@ -13,6 +15,7 @@ pub mod notifyoncheck;
 pub mod permafailon;
 pub mod setlock;
 pub mod setsid;
+pub mod setuidgid;
 pub mod softlimit;
 pub mod supervise;
 pub mod svc;

@@ -1,0 +1,241 @@
+//! `s6-ioconnect [ -t millisecs ] [ -r fdr ] [ -w fdw ]`: copy fd 0 to fd `fdw` (7) and fd
+//! `fdr` (6) to fd 1 until both directions have seen EOF and are flushed (upstream
+//! doc/s6-ioconnect.html). EOF is passed on by closing the writer, with `shutdown()` first
+//! when it is a socket. Exit 0, or 1 after `-t` milliseconds without activity.
+//!
+//! It polls with `poll(2)`, not epoll, because its endpoints may be regular files.
+//!
+//! SIGTERM makes both readers behave as if they had reached EOF: what is buffered is
+//! flushed and the program exits 0. (Upstream means to do this, but its reads then find
+//! EAGAIN and it keeps running.)
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::deadline::Deadline;
+use s6rs_sys::sig::Trap;
+
+use crate::socket::{self, Shut};
+
+const USAGE: &str = "s6-ioconnect [ -t timeout ] [ -r fdr ] [ -w fdw ]";
+
+const BUF_SIZE: usize = 8192;
+
+/// One side of a copy: an fd and whether it is a socket (then EOF goes through shutdown).
+struct End {
+    fd: Option<OwnedFd>,
+    num: i32,
+    socket: bool,
+}
+
+impl End {
+    fn open(num: i32, taken: &[i32]) -> Result<End, Fatal> {
+        let fd = if taken.contains(&num) {
+            // The same number on two ends: give this one its own copy, so that each end
+            // owns what it closes.
+            // SAFETY: the fd is open (adopted by the other end) and only borrowed here.
+            let b = unsafe { BorrowedFd::borrow_raw(num) };
+            s6rs_sys::fd::dup_min(b, 3)
+        } else {
+            s6rs_sys::fd::adopt(num)
+        }
+        .map_err(|e| Fatal::sys(format_args!("fstat fd {num}"), &e))?;
+        let socket =
+            socket::is_socket(fd.as_fd()).map_err(|e| Fatal::sys(format_args!("fstat fd {num}"), &e))?;
+        s6rs_sys::fd::set_nonblock(fd.as_fd(), true)
+            .map_err(|e| Fatal::sys(format_args!("set fd {num} non-blocking"), &e))?;
+        Ok(End { fd: Some(fd), num, socket })
+    }
+
+    fn close(&mut self, how: Shut) {
+        if let Some(fd) = self.fd.take() {
+            if self.socket {
+                let _ = socket::shutdown(fd.as_fd(), how);
+            }
+        }
+    }
+}
+
+/// One direction: reader, writer and the bytes between them.
+struct Pipe {
+    r: End,
+    w: End,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Pipe {
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    fn close_both(&mut self) {
+        self.r.close(Shut::Read);
+        self.w.close(Shut::Write);
+    }
+
+    /// The reader reached EOF (or failed): stop reading; pass EOF on once flushed.
+    fn reader_done(&mut self) {
+        self.r.close(Shut::Read);
+        if self.is_empty() {
+            self.w.close(Shut::Write);
+        }
+    }
+
+    /// Reads what is there into the buffer.
+    fn fill(&mut self) {
+        let Some(fd) = &self.r.fd else { return };
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            return;
+        }
+        match s6rs_sys::fd::read(fd.as_fd(), &mut self.buf[self.end..]) {
+            Ok(0) => self.reader_done(),
+            Ok(n) => self.end += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                if e.raw_os_error() != Some(libc::EPIPE) {
+                    cli::warn_sys(format_args!("read from fd {}", self.r.num), &e);
+                }
+                self.reader_done();
+            }
+        }
+    }
+
+    /// Writes what it can; the writer is closed once empty after the reader's EOF, or on
+    /// an error (returned, with both ends closed).
+    fn flush(&mut self) -> io::Result<()> {
+        let Some(fd) = &self.w.fd else { return Ok(()) };
+        while !self.is_empty() {
+            // SAFETY: writing from a live slice of our buffer.
+            let r = unsafe {
+                libc::write(fd.as_raw_fd(), self.buf[self.start..].as_ptr().cast(), self.end - self.start)
+            };
+            if r >= 0 {
+                self.start += r as usize;
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => return Ok(()),
+                _ => {
+                    self.close_both();
+                    return Err(e);
+                }
+            }
+        }
+        self.start = 0;
+        self.end = 0;
+        if self.r.fd.is_none() {
+            self.w.close(Shut::Write);
+        }
+        Ok(())
+    }
+}
+
+/// Runs s6-ioconnect.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let (mut timeout, mut fdr, mut fdw) = (0u64, 6i32, 7i32);
+    let mut g = Getopt::new(&args, "0167t:r:w:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let arg = opt.arg_str();
+        match opt.c {
+            // Deprecated: sockets are recognised by themselves now.
+            '0' | '1' | '6' | '7' => {}
+            't' => timeout = cli::parse_uint(arg).ok_or_else(|| Fatal::usage(USAGE))?,
+            'r' => fdr = parse_int(arg).ok_or_else(|| Fatal::usage(USAGE))?,
+            'w' => fdw = parse_int(arg).ok_or_else(|| Fatal::usage(USAGE))?,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    if fdr < 3 || fdw < 3 {
+        return Err(Fatal::usage(USAGE));
+    }
+    let r0 = End::open(0, &[])?;
+    let w0 = End::open(fdw, &[0])?;
+    let r1 = End::open(fdr, &[0, fdw])?;
+    let w1 = End::open(1, &[0, fdw, fdr])?;
+    let new = |r, w| Pipe { r, w, buf: vec![0; BUF_SIZE].into_boxed_slice(), start: 0, end: 0 };
+    let mut pipes = [new(r0, w0), new(r1, w1)];
+    s6rs_sys::sig::ignore(libc::SIGPIPE).map_err(|e| Fatal::sys("ignore SIGPIPE", &e))?;
+    let trap = Trap::new(&[libc::SIGTERM]).map_err(|e| Fatal::sys("trap SIGTERM", &e))?;
+    let tto = std::time::Duration::from_millis(timeout);
+    loop {
+        let idle = pipes.iter().all(Pipe::is_empty);
+        let deadline = if timeout > 0 && idle { Deadline::after(tto) } else { Deadline::Never };
+        let mut fds = [libc::pollfd { fd: trap.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 }; 5];
+        // (pipe, is-writer) of each pollfd after the first.
+        let mut who = [(0usize, false); 4];
+        let mut n = 1;
+        for (i, p) in pipes.iter().enumerate() {
+            if let Some(fd) = p.r.fd.as_ref().filter(|_| p.end - p.start < p.buf.len()) {
+                fds[n] = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                who[n - 1] = (i, false);
+                n += 1;
+            }
+            if let Some(fd) = &p.w.fd {
+                let events = if p.is_empty() { 0 } else { libc::POLLOUT };
+                fds[n] = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+                who[n - 1] = (i, true);
+                n += 1;
+            }
+        }
+        if n == 1 {
+            return Ok(0);
+        }
+        if s6rs_sys::event::poll(&mut fds[..n], deadline).map_err(|e| Fatal::sys("iopause", &e))? == 0 {
+            if deadline.passed() {
+                return Ok(1);
+            }
+            continue;
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            while let Some(sig) = trap.next().map_err(|e| Fatal::sys("read signalfd", &e))? {
+                if sig == libc::SIGTERM {
+                    pipes.iter_mut().for_each(Pipe::reader_done);
+                }
+            }
+        }
+        let except = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+        for (k, &(i, writer)) in who[..n - 1].iter().enumerate() {
+            let rev = fds[k + 1].revents;
+            if !writer || rev == 0 {
+                continue;
+            }
+            let p = &mut pipes[i];
+            if rev & except != 0 {
+                // The reader of this writer is gone: what is left cannot be delivered.
+                let num = p.w.num;
+                if let Err(e) = p.flush() {
+                    cli::warn_sys(format_args!("write to fd {num}"), &e);
+                }
+                p.close_both();
+            } else if rev & libc::POLLOUT != 0 {
+                // A failed write closes both ends, silently, as upstream does.
+                let _ = p.flush();
+            }
+        }
+        for (k, &(i, writer)) in who[..n - 1].iter().enumerate() {
+            if !writer && fds[k + 1].revents & (libc::POLLIN | except) != 0 {
+                pipes[i].fill();
+            }
+        }
+        // Data read now is written on the next round, when poll says the writer can take it.
+    }
+}
+
+/// skalibs `int0_scan`: an optional sign and decimal digits, nothing else.
+fn parse_int(s: &str) -> Option<i32> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    cli::parse_uint::<u32>(digits)?;
+    s.parse().ok()
+}

@@ -1,0 +1,61 @@
+//! `s6-ipcclient [ -q | -Q | -v ] [ -p bindpath ] [ -l localname ] path prog...`: connect to
+//! the Unix socket `path` and chain-load `prog...` with the socket as fds 6 (read) and 7
+//! (write), `PROTO=IPC` and `IPCLOCALPATH` set (upstream doc/s6-ipcclient.html).
+
+use std::ffi::OsString;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::exec::chainload;
+
+use crate::socket::{self, Kind, PATH_MAX};
+
+const USAGE: &str = "s6-ipcclient [ -q | -Q | -v ] [ -p bindpath ] [ -l localname ] path prog...";
+
+/// Runs s6-ipcclient.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut verbosity: u32 = 1;
+    let mut bindpath = None;
+    let mut localname = None;
+    let mut g = Getopt::new(&args, "qQvp:l:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        match opt.c {
+            'q' => verbosity = verbosity.saturating_sub(1),
+            'Q' => verbosity = 1,
+            'v' => verbosity += 1,
+            'p' => bindpath = opt.arg,
+            'l' => localname = opt.arg,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let [path, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    if prog.is_empty() {
+        return Err(Fatal::usage(USAGE));
+    }
+    let s = socket::socket(Kind::Stream, false).map_err(|e| Fatal::sys("create socket", &e))?;
+    if let Some(b) = &bindpath {
+        socket::bind(s.as_fd(), Path::new(b))
+            .map_err(|e| Fatal::sys(format_args!("bind socket to {}", cli::show(b)), &e))?;
+    }
+    socket::connect(s.as_fd(), Path::new(path))
+        .map_err(|e| Fatal::sys(format_args!("connect to {}", cli::show(path)), &e))?;
+    if verbosity >= 2 {
+        // Upstream names itself twice on this line.
+        cli::info(format_args!("{}: connected to {}", cli::prog(), cli::show(path)));
+    }
+    let local = match &localname {
+        Some(l) => Some(OsString::from(std::ffi::OsStr::from_bytes(&l.as_bytes()[..l.len().min(PATH_MAX)]))),
+        // Unset when the socket cannot say where it is bound.
+        None => socket::local_path(s.as_fd()).ok().map(|p| p.as_os_str().to_owned()),
+    };
+    let s = s6rs_sys::fd::move_to(s, 6).map_err(|e| Fatal::sys("set up fd 6", &e))?;
+    s6rs_sys::fd::dup_to(s.as_fd(), 7).map_err(|e| Fatal::sys("set up fd 7", &e))?;
+    // Both numbers belong to prog from here on, even if the exec fails.
+    std::mem::forget(s);
+    let env =
+        [(OsString::from("PROTO"), Some(OsString::from("IPC"))), (OsString::from("IPCLOCALPATH"), local)];
+    Err(chainload(prog, &env))
+}

@@ -1,0 +1,233 @@
+//! `s6-ipcserver [ -1 ] [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -a perms ] [ -c maxconn ]
+//! [ -C localmaxconn ] [ -b backlog ] [ -G gidlist ] [ -g gid ] [ -u uid ] [ -U ] path prog...`:
+//! rewrite the command line into `s6-ipcserver-socketbinder ... [s6-applyuidgid ...]
+//! s6-ipcserverd ... prog...` and exec it (upstream doc/s6-ipcserver.html). The three
+//! programs are our siblings, never looked up in PATH.
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::exec::{chainload, sibling};
+use s6rs_sys::user;
+
+use super::ipcserver_socketbinder::parse_octal;
+
+const USAGE: &str = "s6-ipcserver [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -a socketperms ] [ -G gid,gid,... ] [ -g gid ] [ -u uid ] [ -U ] path prog...";
+
+/// Runs s6-ipcserver.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let argv = command_line(&args)?;
+    Err(chainload(&argv, &[]))
+}
+
+/// The command line s6-ipcserver execs into, for `args` (without argv\[0\]).
+pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
+    let usage = || Fatal::usage(USAGE);
+    let (mut verbosity, mut ready, mut flag_u, mut lookup, mut reuse) = (1, false, false, true, true);
+    let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
+    let (mut maxconn, mut localmaxconn, mut backlog, mut perms) = (0u32, 0u32, None::<u32>, 0o777);
+    let mut g = Getopt::new(args, "qQvDd1UPpc:C:b:a:u:g:G:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| usage())?;
+        let arg = opt.arg_str();
+        let num = || cli::parse_uint::<u32>(arg).ok_or_else(usage);
+        match opt.c {
+            'q' => verbosity = 0,
+            'Q' => verbosity = 1,
+            'v' => verbosity = 2,
+            'D' => reuse = false,
+            'd' => reuse = true,
+            'P' => lookup = false,
+            'p' => lookup = true,
+            'c' => maxconn = num()?.max(1),
+            'C' => localmaxconn = num()?.max(1),
+            'b' => backlog = Some(num()?),
+            'a' => perms = parse_octal(arg).ok_or_else(usage)?,
+            'u' => uid = num()?,
+            'g' => gid = num()?,
+            'G' => {
+                let (list, used) = user::scan_gidlist(arg);
+                if used == 0 && !arg.is_empty() {
+                    return Err(usage());
+                }
+                gids = Some(list);
+            }
+            '1' => ready = true,
+            'U' => {
+                flag_u = true;
+                (uid, gid, gids) = (0, 0, None);
+            }
+            _ => return Err(usage()),
+        }
+    }
+    let [path, prog @ ..] = g.operands() else { return Err(usage()) };
+    if prog.is_empty() {
+        return Err(usage());
+    }
+    let mut out: Vec<OsString> = Vec::with_capacity(26 + prog.len());
+    let mut push = |s: &str| out.push(OsString::from(s));
+    push_path(&mut push, "s6-ipcserver-socketbinder");
+    if !reuse {
+        push("-D");
+    }
+    if let Some(b) = backlog {
+        push("-b");
+        push(&b.max(1).to_string());
+    }
+    if perms != 0o777 {
+        push("-a");
+        push(&format!("0{:o}", perms & 0o777));
+    }
+    push("--");
+    out.push(path.clone());
+    let mut push = |s: &str| out.push(OsString::from(s));
+    if flag_u || uid != 0 || gid != 0 || gids.is_some() {
+        push_path(&mut push, "s6-applyuidgid");
+        if flag_u {
+            push("-Uz");
+        }
+        if uid != 0 {
+            push("-u");
+            push(&uid.to_string());
+        }
+        if gid != 0 {
+            push("-g");
+            push(&gid.to_string());
+        }
+        if let Some(list) = &gids {
+            push("-G");
+            push(&user::fmt_gidlist(list));
+        }
+        push("--");
+    }
+    push_path(&mut push, "s6-ipcserverd");
+    match verbosity {
+        0 => push("-v0"),
+        2 => push("-v2"),
+        _ => {}
+    }
+    if ready {
+        push("-1");
+    }
+    if !lookup {
+        push("-P");
+    }
+    if maxconn > 0 {
+        push("-c");
+        push(&maxconn.to_string());
+    }
+    if localmaxconn > 0 {
+        push("-C");
+        push(&localmaxconn.to_string());
+    }
+    push("--");
+    out.extend_from_slice(prog);
+    Ok(out)
+}
+
+fn push_path(push: &mut impl FnMut(&str), name: &str) {
+    push(&sibling(name).to_string_lossy());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(v: &[&str]) -> Vec<String> {
+        let args: Vec<OsString> = v.iter().map(OsString::from).collect();
+        command_line(&args)
+            .unwrap()
+            .into_iter()
+            .map(|a| {
+                let s = a.to_string_lossy().into_owned();
+                // Sibling paths: keep the program name only.
+                s.rsplit_once('/')
+                    .filter(|(_, n)| n.starts_with("s6-"))
+                    .map_or(s.clone(), |(_, n)| n.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain() {
+        assert_eq!(
+            line(&["/run/sock", "prog", "-x"]),
+            ["s6-ipcserver-socketbinder", "--", "/run/sock", "s6-ipcserverd", "--", "prog", "-x"]
+        );
+    }
+
+    #[test]
+    fn every_option() {
+        let got = line(&[
+            "-1", "-v", "-D", "-P", "-c0", "-C", "3", "-b0", "-a", "0700", "-u", "5", "-g6", "-G", "7,8",
+            "s", "p",
+        ]);
+        let want = [
+            "s6-ipcserver-socketbinder",
+            "-D",
+            "-b",
+            "1",
+            "-a",
+            "0700",
+            "--",
+            "s",
+            "s6-applyuidgid",
+            "-u",
+            "5",
+            "-g",
+            "6",
+            "-G",
+            "7,8",
+            "--",
+            "s6-ipcserverd",
+            "-v2",
+            "-1",
+            "-P",
+            "-c",
+            "1",
+            "-C",
+            "3",
+            "--",
+            "p",
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn u_flag_resets_earlier_ids_and_later_ones_win() {
+        let got = line(&["-u", "5", "-G", "", "-U", "-g", "9", "-q", "s", "p"]);
+        let want = [
+            "s6-ipcserver-socketbinder",
+            "--",
+            "s",
+            "s6-applyuidgid",
+            "-Uz",
+            "-g",
+            "9",
+            "--",
+            "s6-ipcserverd",
+            "-v0",
+            "--",
+            "p",
+        ];
+        assert_eq!(got, want);
+        // An empty -G still asks for a (primary-group-only) list.
+        let got = line(&["-G", "", "s", "p"]);
+        assert_eq!(got[3..7], ["s6-applyuidgid", "-G", "", "--"]);
+        assert_eq!(line(&["-a", "1777", "s", "p"])[1..3], ["-a", "0777"]);
+    }
+
+    #[test]
+    fn usage() {
+        for bad in [
+            &["s"][..],
+            &["-c", "x", "s", "p"],
+            &["-a", "9", "s", "p"],
+            &["-G", "x", "s", "p"],
+            &["-k", "s", "p"],
+        ] {
+            let args: Vec<OsString> = bad.iter().map(OsString::from).collect();
+            assert!(command_line(&args).unwrap_err().usage, "{bad:?}");
+        }
+    }
+}

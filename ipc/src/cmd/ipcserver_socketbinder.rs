@@ -1,0 +1,88 @@
+//! `s6-ipcserver-socketbinder [ -d | -D ] [ -b backlog ] [ -M | -m ] [ -a perms ] [ -B ] path prog...`:
+//! bind a Unix socket to `path`, listen, and chain-load `prog...` with the socket as fd 0
+//! (upstream doc/s6-ipcserver-socketbinder.html; FORMATS.md §9).
+
+use std::ffi::OsString;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::exec::chainload;
+
+use crate::socket::{self, Kind};
+
+const USAGE: &str =
+    "s6-ipcserver-socketbinder [ -d | -D ] [ -b backlog ] [ -M | -m ] [ -a perms ] [ -B ] path prog...";
+
+/// Parses a whole octal number, as skalibs' `uint0_oscan` does.
+pub(crate) fn parse_octal(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    u32::from_str_radix(s, 8).ok()
+}
+
+/// Runs s6-ipcserver-socketbinder.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let mut reuse = true;
+    let mut kind = Kind::Stream;
+    let mut nonblock = true;
+    let mut backlog = libc::SOMAXCONN as u32;
+    let mut perms = 0o777;
+    let mut g = Getopt::new(&args, "DdMmBb:a:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        match opt.c {
+            'D' => reuse = false,
+            'd' => reuse = true,
+            'M' => kind = Kind::Stream,
+            'm' => kind = Kind::Datagram,
+            'B' => nonblock = false,
+            'b' => backlog = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            'a' => perms = parse_octal(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            _ => return Err(Fatal::usage(USAGE)),
+        }
+    }
+    let [path, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    if prog.is_empty() {
+        return Err(Fatal::usage(USAGE));
+    }
+    let path = Path::new(path);
+    // The socket must become fd 0: free the number first.
+    drop(s6rs_sys::fd::adopt(0));
+    let sock = socket::socket(kind, nonblock)
+        .and_then(|s| s6rs_sys::fd::move_to(s, 0))
+        .map_err(|e| Fatal::sys("create socket", &e))?;
+    // The mode comes from the umask at bind time (the lock file is made under it too).
+    let old = s6rs_sys::fd::umask(!perms & 0o777);
+    let bound = if reuse {
+        socket::bind_reuse(sock.as_fd(), path).map(Some)
+    } else {
+        socket::bind(sock.as_fd(), path).map(|()| None)
+    };
+    s6rs_sys::fd::umask(old);
+    // The lock stays held until the exec below closes it.
+    let _lock = bound.map_err(|e| Fatal::sys(format_args!("bind to {}", path.display()), &e))?;
+    if backlog > 0 {
+        socket::listen(sock.as_fd(), backlog)
+            .map_err(|e| Fatal::sys(format_args!("listen to {}", path.display()), &e))?;
+    }
+    // fd 0 is the program's now; the OwnedFd must not close it if the exec fails either.
+    std::mem::forget(sock);
+    Err(chainload(prog, &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn octal_is_whole_and_strict() {
+        assert_eq!(parse_octal("0777"), Some(0o777));
+        assert_eq!(parse_octal("700"), Some(0o700));
+        assert_eq!(parse_octal("0"), Some(0));
+        assert_eq!(parse_octal(""), None);
+        assert_eq!(parse_octal("08"), None);
+        assert_eq!(parse_octal("7x"), None);
+    }
+}

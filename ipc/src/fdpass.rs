@@ -1,0 +1,487 @@
+//! skalibs' unixmessage framing over a Unix stream socket, with fd passing (FORMATS.md §4.1):
+//! each message is a 6-byte header (u32 BE payload length, u16 BE fd count) and the payload;
+//! its fds ride as one `SCM_RIGHTS` control message on the `sendmsg` that carries the
+//! header. s6-fdholderd and s6-sudod speak it.
+//!
+//! The sender puts header and payload in one `sendmsg(MSG_NOSIGNAL)` with the fds attached,
+//! and after a short write sends the rest with plain writes. The receiver reads with
+//! `recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)` into a byte buffer and an fd queue, and
+//! matches fds to messages by count, so a message split over several reads is fine.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use s6rs_sys::deadline::Deadline;
+
+/// The largest payload a message may carry (skalibs `UNIXMESSAGE_MAXSIZE`).
+pub const MAX_SIZE: usize = 1 << 28;
+/// The most fds a message may carry (skalibs `UNIXMESSAGE_MAXFDS`).
+pub const MAX_FDS: usize = 255;
+/// The header length.
+pub const HEADER_LEN: usize = 6;
+
+/// Bytes read from the socket per `recvmsg` at most.
+const BUF_SIZE: usize = 8192;
+
+/// The control buffer: room for [`MAX_FDS`] fds, aligned for `cmsghdr`.
+const CONTROL_WORDS: usize = (16 + MAX_FDS * 4).div_ceil(8) + 1;
+
+/// Packs a header. The caller keeps `len <= MAX_SIZE` and `nfds <= MAX_FDS`.
+pub fn pack_header(len: usize, nfds: usize) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    h[4..].copy_from_slice(&(nfds as u16).to_be_bytes());
+    h
+}
+
+/// Unpacks a header into (payload length, fd count).
+pub fn unpack_header(h: &[u8; HEADER_LEN]) -> (usize, usize) {
+    let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+    let nfds = u16::from_be_bytes([h[4], h[5]]) as usize;
+    (len, nfds)
+}
+
+fn check_sizes(len: usize, nfds: usize) -> io::Result<()> {
+    if len > MAX_SIZE || nfds > MAX_FDS {
+        return Err(io::Error::from_raw_os_error(libc::EMSGSIZE));
+    }
+    Ok(())
+}
+
+/// One received message: its payload and the fds that came with it (close-on-exec).
+#[derive(Debug)]
+pub struct Message {
+    /// The payload.
+    pub data: Vec<u8>,
+    /// The fds, in the order they were sent.
+    pub fds: Vec<OwnedFd>,
+}
+
+/// One queued message: header and payload as they go on the wire, its fds (closed once
+/// sent), and how many bytes have left.
+struct Pending {
+    bytes: Vec<u8>,
+    fds: Vec<OwnedFd>,
+    sent: usize,
+}
+
+/// A queue of outgoing messages for a (usually non-blocking) stream socket.
+#[derive(Default)]
+pub struct Sender {
+    queue: VecDeque<Pending>,
+}
+
+impl Sender {
+    /// An empty queue.
+    pub fn new() -> Sender {
+        Sender::default()
+    }
+
+    /// Queues a message. The fds are sent with it and closed once it has left (pass
+    /// `try_clone()`s to keep your own). EMSGSIZE past [`MAX_SIZE`] or [`MAX_FDS`].
+    pub fn put(&mut self, data: &[u8], fds: Vec<OwnedFd>) -> io::Result<()> {
+        check_sizes(data.len(), fds.len())?;
+        let mut bytes = Vec::with_capacity(HEADER_LEN + data.len());
+        bytes.extend_from_slice(&pack_header(data.len(), fds.len()));
+        bytes.extend_from_slice(data);
+        self.queue.push_back(Pending { bytes, fds, sent: 0 });
+        Ok(())
+    }
+
+    /// Whether everything queued has been sent.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Sends what it can: `Ok(true)` once the queue is empty, `Ok(false)` when the socket
+    /// would block (wait for it to be writable and call again).
+    pub fn flush(&mut self, sock: BorrowedFd<'_>) -> io::Result<bool> {
+        while let Some(p) = self.queue.front_mut() {
+            let res = if p.sent == 0 {
+                send_first(sock, &p.bytes, &p.fds)
+            } else {
+                write_rest(sock, &p.bytes[p.sent..])
+            };
+            match res {
+                Ok(n) => {
+                    // The fds left with the first byte: close ours now.
+                    p.fds.clear();
+                    p.sent += n;
+                    if p.sent == p.bytes.len() {
+                        self.queue.pop_front();
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The first `sendmsg` of a message: all its bytes, and its fds as one SCM_RIGHTS.
+fn send_first(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[OwnedFd]) -> io::Result<usize> {
+    let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
+    let mut control = [0u64; CONTROL_WORDS];
+    // SAFETY: msghdr is plain data; all-zero is valid (no name, no control).
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    if !fds.is_empty() {
+        let payload = (fds.len() * std::mem::size_of::<libc::c_int>()) as u32;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE is arithmetic on its argument.
+        hdr.msg_controllen = unsafe { libc::CMSG_SPACE(payload) } as _;
+        // SAFETY: the control buffer is aligned and CMSG_SPACE(payload) bytes long, so the
+        // first header and its data (CMSG_LEN(payload) bytes) fit inside it.
+        unsafe {
+            let cm = libc::CMSG_FIRSTHDR(&hdr);
+            (*cm).cmsg_level = libc::SOL_SOCKET;
+            (*cm).cmsg_type = libc::SCM_RIGHTS;
+            (*cm).cmsg_len = libc::CMSG_LEN(payload) as _;
+            let data = libc::CMSG_DATA(cm).cast::<libc::c_int>();
+            for (i, fd) in fds.iter().enumerate() {
+                data.add(i).write_unaligned(fd.as_raw_fd());
+            }
+        }
+    }
+    loop {
+        // SAFETY: hdr points at live buffers for the duration of the call.
+        let r = unsafe { libc::sendmsg(sock.as_raw_fd(), &hdr, libc::MSG_NOSIGNAL) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The rest of a message after a short write: plain bytes, no ancillary data.
+fn write_rest(sock: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: bytes is a live buffer of the given length.
+        let r =
+            unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Waits until `fd` is ready for `events` or `deadline` passes (ETIMEDOUT).
+fn wait_for(fd: BorrowedFd<'_>, events: libc::c_short, deadline: Deadline) -> io::Result<()> {
+    let mut p = [libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 }];
+    loop {
+        if s6rs_sys::event::poll(&mut p, deadline)? > 0 {
+            return Ok(());
+        }
+        if deadline.passed() {
+            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+        }
+    }
+}
+
+/// Sends one message and waits until it has all left (or `deadline` passes: ETIMEDOUT).
+/// Works on blocking and non-blocking sockets; our fds stay open.
+pub fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>], deadline: Deadline) -> io::Result<()> {
+    let copies = fds.iter().map(|f| f.try_clone_to_owned()).collect::<io::Result<Vec<_>>>()?;
+    let mut s = Sender::new();
+    s.put(data, copies)?;
+    while !s.flush(sock)? {
+        wait_for(sock, libc::POLLOUT, deadline)?;
+    }
+    Ok(())
+}
+
+/// What [`Receiver::receive`] found.
+#[derive(Debug)]
+pub enum Received {
+    /// A whole message.
+    Message(Message),
+    /// Nothing complete yet: wait for the socket to be readable.
+    WouldBlock,
+    /// The peer closed the connection between messages.
+    Eof,
+}
+
+/// Reassembles messages from a stream socket.
+pub struct Receiver {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    fds: VecDeque<OwnedFd>,
+    accept_fds: bool,
+    /// The message being assembled: its header values and the payload so far.
+    want: Option<(usize, usize)>,
+    data: Vec<u8>,
+    got_fds: Vec<OwnedFd>,
+}
+
+impl Receiver {
+    /// A receiver. Without `accept_fds`, a message announcing fds, or fds arriving, is a
+    /// protocol error (EPROTO) and any fds received are closed.
+    pub fn new(accept_fds: bool) -> Receiver {
+        Receiver {
+            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            fds: VecDeque::new(),
+            accept_fds,
+            want: None,
+            data: Vec::new(),
+            got_fds: Vec::new(),
+        }
+    }
+
+    /// Whether bytes or fds are buffered (a message may be complete without reading).
+    pub fn has_buffered(&self) -> bool {
+        self.end > self.start || !self.fds.is_empty()
+    }
+
+    /// The next message, reading the socket without blocking as needed.
+    pub fn receive(&mut self, sock: BorrowedFd<'_>) -> io::Result<Received> {
+        loop {
+            if let Some(m) = self.assemble()? {
+                return Ok(Received::Message(m));
+            }
+            match self.fill(sock) {
+                Ok(0) => {
+                    if self.want.is_none() && self.end == self.start && self.fds.is_empty() {
+                        return Ok(Received::Eof);
+                    }
+                    return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Received::WouldBlock),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next message, waiting up to `deadline` (ETIMEDOUT); `None` at a clean EOF.
+    pub fn receive_wait(&mut self, sock: BorrowedFd<'_>, deadline: Deadline) -> io::Result<Option<Message>> {
+        loop {
+            match self.receive(sock)? {
+                Received::Message(m) => return Ok(Some(m)),
+                Received::Eof => return Ok(None),
+                Received::WouldBlock => wait_for(sock, libc::POLLIN, deadline)?,
+            }
+        }
+    }
+
+    /// Moves buffered bytes and fds into the message being built; returns it once whole.
+    fn assemble(&mut self) -> io::Result<Option<Message>> {
+        if self.want.is_none() {
+            if self.end - self.start < HEADER_LEN {
+                return Ok(None);
+            }
+            let mut h = [0u8; HEADER_LEN];
+            h.copy_from_slice(&self.buf[self.start..self.start + HEADER_LEN]);
+            self.start += HEADER_LEN;
+            let (len, nfds) = unpack_header(&h);
+            let maxfds = if self.accept_fds { MAX_FDS } else { 0 };
+            if len > MAX_SIZE || nfds > maxfds {
+                return Err(io::Error::from_raw_os_error(libc::EPROTO));
+            }
+            self.want = Some((len, nfds));
+            self.data = Vec::with_capacity(len);
+            self.got_fds = Vec::with_capacity(nfds);
+        }
+        let Some((len, nfds)) = self.want else { return Ok(None) };
+        let n = (len - self.data.len()).min(self.end - self.start);
+        self.data.extend_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        while self.got_fds.len() < nfds {
+            match self.fds.pop_front() {
+                Some(fd) => self.got_fds.push(fd),
+                None => break,
+            }
+        }
+        if self.data.len() < len || self.got_fds.len() < nfds {
+            return Ok(None);
+        }
+        self.want = None;
+        Ok(Some(Message { data: std::mem::take(&mut self.data), fds: std::mem::take(&mut self.got_fds) }))
+    }
+
+    /// One `recvmsg` into the free end of the buffer: the byte count (0 at EOF).
+    fn fill(&mut self, sock: BorrowedFd<'_>) -> io::Result<usize> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() || self.fds.len() >= MAX_FDS {
+            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+        }
+        let free = &mut self.buf[self.end..];
+        let mut iov = libc::iovec { iov_base: free.as_mut_ptr().cast(), iov_len: free.len() };
+        let mut control = [0u64; CONTROL_WORDS];
+        // SAFETY: msghdr is plain data; all-zero is valid.
+        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        hdr.msg_controllen = std::mem::size_of_val(&control) as _;
+        let r = loop {
+            // SAFETY: hdr points at live buffers for the duration of the call.
+            let r = unsafe {
+                libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC)
+            };
+            if r >= 0 {
+                break r as usize;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        };
+        let got = take_fds(&hdr);
+        if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
+        }
+        if !got.is_empty() && !self.accept_fds {
+            return Err(io::Error::from_raw_os_error(libc::EPROTO));
+        }
+        self.fds.extend(got);
+        self.end += r;
+        Ok(r)
+    }
+}
+
+/// The fds of every SCM_RIGHTS control message in `hdr`, owned (so they close if dropped).
+fn take_fds(hdr: &libc::msghdr) -> Vec<OwnedFd> {
+    let mut out = Vec::new();
+    // SAFETY: the kernel filled hdr's control buffer with well-formed cmsghdrs within
+    // msg_controllen; the CMSG macros only walk inside it.
+    unsafe {
+        let mut cm = libc::CMSG_FIRSTHDR(hdr);
+        while !cm.is_null() {
+            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
+                let bytes = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let data = libc::CMSG_DATA(cm).cast::<libc::c_int>();
+                for i in 0..bytes / std::mem::size_of::<libc::c_int>() {
+                    // Each fd is new in this process and owned by nobody else.
+                    out.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
+                }
+            }
+            cm = libc::CMSG_NXTHDR(hdr, cm);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn far() -> Deadline {
+        Deadline::from_ms(5000)
+    }
+
+    #[test]
+    fn header_golden_bytes() {
+        assert_eq!(pack_header(0x0102_0304, 0x0506), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(unpack_header(&[0, 0, 0, 3, 0, 2]), (3, 2));
+    }
+
+    #[test]
+    fn wire_bytes_without_fds() {
+        let (a, b) = crate::socket::pair(false).unwrap();
+        send(a.as_fd(), b"abc", &[], far()).unwrap();
+        let mut buf = [0u8; 16];
+        let n = s6rs_sys::fd::read(b.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"\0\0\0\x03\0\0abc");
+    }
+
+    #[test]
+    fn fds_travel_with_their_message() {
+        let (a, b) = crate::socket::pair(false).unwrap();
+        let (pr, pw) = s6rs_sys::fd::pipe().unwrap();
+        send(a.as_fd(), b"one", &[pw.as_fd(), pr.as_fd()], far()).unwrap();
+        send(a.as_fd(), b"", &[], far()).unwrap();
+        drop(pw);
+        let mut r = Receiver::new(true);
+        let m = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
+        assert_eq!(m.data, b"one");
+        assert_eq!(m.fds.len(), 2);
+        // The received write end works, and is close-on-exec.
+        s6rs_sys::fd::write_all(m.fds[0].as_fd(), b"z").unwrap();
+        let mut c = [0u8; 1];
+        assert_eq!(s6rs_sys::fd::read(pr.as_fd(), &mut c).unwrap(), 1);
+        // SAFETY: F_GETFD on an fd we own.
+        let fl = unsafe { libc::fcntl(m.fds[0].as_raw_fd(), libc::F_GETFD) };
+        assert_ne!(fl & libc::FD_CLOEXEC, 0);
+        let m2 = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
+        assert!(m2.data.is_empty() && m2.fds.is_empty());
+        drop(a);
+        assert!(r.receive_wait(b.as_fd(), far()).unwrap().is_none());
+    }
+
+    #[test]
+    fn large_messages_cross_many_reads_on_a_nonblocking_pair() {
+        let (a, b) = crate::socket::pair(true).unwrap();
+        let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let (_pr, pw) = s6rs_sys::fd::pipe().unwrap();
+        let mut s = Sender::new();
+        s.put(&big, vec![pw]).unwrap();
+        s.put(b"tail", Vec::new()).unwrap();
+        let mut r = Receiver::new(true);
+        let mut got = Vec::new();
+        let deadline = far();
+        while got.len() < 2 {
+            let done = s.flush(a.as_fd()).unwrap();
+            match r.receive(b.as_fd()).unwrap() {
+                Received::Message(m) => got.push(m),
+                Received::WouldBlock => assert!(!deadline.passed() && (!done || got.len() < 2)),
+                Received::Eof => panic!("eof"),
+            }
+        }
+        assert_eq!(got[0].data, big);
+        assert_eq!(got[0].fds.len(), 1);
+        assert_eq!(got[1].data, b"tail");
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn fds_are_refused_when_not_expected() {
+        let (a, b) = crate::socket::pair(false).unwrap();
+        let (pr, _pw) = s6rs_sys::fd::pipe().unwrap();
+        send(a.as_fd(), b"x", &[pr.as_fd()], far()).unwrap();
+        let mut r = Receiver::new(false);
+        let e = r.receive_wait(b.as_fd(), far()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPROTO));
+    }
+
+    #[test]
+    fn oversized_header_is_a_protocol_error_and_sizes_are_checked() {
+        let (a, b) = crate::socket::pair(false).unwrap();
+        s6rs_sys::fd::write_all(a.as_fd(), &pack_header(MAX_SIZE + 1, 0)).unwrap();
+        let e = Receiver::new(true).receive_wait(b.as_fd(), far()).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EPROTO));
+        let mut s = Sender::new();
+        assert_eq!(
+            s.put(&[], (0..256).map(|_| s6rs_sys::fd::pipe().unwrap().0).collect())
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EMSGSIZE)
+        );
+    }
+
+    #[test]
+    fn truncated_message_at_eof_is_an_error() {
+        let (a, b) = crate::socket::pair(false).unwrap();
+        s6rs_sys::fd::write_all(a.as_fd(), &[0, 0, 0, 9, 0, 0, b'a']).unwrap();
+        drop(a);
+        let e = Receiver::new(true).receive_wait(b.as_fd(), far()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main("s6-applyuidgid", s6rs_supervise::cmd::applyuidgid::run)
+}

@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main("s6-ipcserverd", s6rs_ipc::cmd::ipcserverd::run)
+}

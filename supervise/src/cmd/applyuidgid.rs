@@ -1,0 +1,60 @@
+//! `s6-applyuidgid [ -z ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] prog...`: set the
+//! supplementary groups, the gid and the uid, then chain-load `prog...` (upstream
+//! doc/s6-applyuidgid.html). A uid or gid of 0 leaves that id unchanged, as upstream does.
+
+use std::ffi::OsString;
+
+use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::exec::chainload;
+use s6rs_sys::user;
+
+const USAGE: &str = "s6-applyuidgid [ -z ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] prog...";
+
+/// Runs s6-applyuidgid.
+pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    let usage = || Fatal::usage(USAGE);
+    let (mut uid, mut gid, mut gids, mut unexport) = (0u32, 0u32, None::<Vec<u32>>, false);
+    let mut g = Getopt::new(&args, "zUu:g:G:");
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| usage())?;
+        let arg = opt.arg_str();
+        match opt.c {
+            'z' => unexport = true,
+            'u' => uid = cli::parse_uint(arg).ok_or_else(usage)?,
+            'g' => gid = cli::parse_uint(arg).ok_or_else(usage)?,
+            'G' => gids = Some(gidlist(arg).ok_or_else(usage)?),
+            'U' => {
+                uid = cli::parse_uint(&var("UID")?).ok_or_else(|| invalid("UID"))?;
+                gid = cli::parse_uint(&var("GID")?).ok_or_else(|| invalid("GID"))?;
+                gids = Some(gidlist(&var("GIDLIST")?).ok_or_else(|| invalid("GIDLIST"))?);
+            }
+            _ => return Err(usage()),
+        }
+    }
+    let prog = g.operands();
+    if prog.is_empty() {
+        return Err(usage());
+    }
+    user::drop_to(uid, gid, gids.as_deref()).map_err(|(step, e)| Fatal::sys(step.what(), &e))?;
+    let mods: Vec<_> = if unexport {
+        ["UID", "GID", "GIDLIST"].iter().map(|n| (OsString::from(n), None)).collect()
+    } else {
+        Vec::new()
+    };
+    Err(chainload(prog, &mods))
+}
+
+/// A gid list as upstream reads it: a readable prefix is enough, but a non-empty text
+/// must start with a number.
+fn gidlist(s: &str) -> Option<Vec<u32>> {
+    let (list, used) = user::scan_gidlist(s);
+    (used > 0 || s.is_empty()).then_some(list)
+}
+
+fn var(name: &str) -> Result<String, Fatal> {
+    std::env::var(name).map_err(|_| Fatal::bad(format!("{name} not set")))
+}
+
+fn invalid(name: &str) -> Fatal {
+    Fatal::bad(format!("invalid ${name}"))
+}
