@@ -16,12 +16,17 @@
 //! leftmost-first, since only the fact of a match is used. Upstream hands the sequence to
 //! `regexec` as a C string, so a NUL event byte hides what follows it from the pattern; here
 //! NUL is an ordinary byte.
+//!
+//! [`Pause`] and [`wait_for`] are the waiting half of the listener programs, and
+//! [`timeout_options`] the option parsing of those that take only a timeout.
 
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use regex::bytes::Regex;
+use s6rs_sys::cli::{self, Fatal, Getopt, LongOpt};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::ere;
 use s6rs_sys::event::{EventLoop, Watch};
@@ -194,6 +199,32 @@ pub fn wait_for(
             return Ok(None);
         }
     }
+}
+
+/// Long options of the ftrig programs that take only a timeout.
+const LONG_TIMEOUT: &[LongOpt] = &[LongOpt { name: "timeout", short: 't' }];
+
+/// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
+pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
+    cli::parse_uint::<u64>(arg)
+        .map(Deadline::from_ms)
+        .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))
+}
+
+/// Parses the options of the listener programs whose only option is `-t timeout`
+/// (`--timeout=timeout`): s6-ftrig-wait and s6-ftrig-listen1. Returns the deadline and the
+/// operands; a bad option is reported as upstream's gol does, with `usage`.
+pub fn timeout_options<'a>(args: &'a [OsString], usage: &str) -> Result<(Deadline, &'a [OsString]), Fatal> {
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::with_long(args, "t:", LONG_TIMEOUT);
+    while let Some(opt) = g.next_long() {
+        let opt = opt.map_err(|e| e.fatal(usage))?;
+        match opt.c {
+            't' => deadline = parse_timeout(opt.arg_str())?,
+            _ => return Err(Fatal::usage(usage)),
+        }
+    }
+    Ok((deadline, g.operands()))
 }
 
 #[cfg(test)]
