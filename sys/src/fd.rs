@@ -156,6 +156,18 @@ pub fn open_create(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create(true).mode(0o666).custom_flags(libc::O_NONBLOCK).open(path)
 }
 
+/// Opens a file for writing, creating it (mode 0666 under the umask) or truncating it:
+/// non-blocking, close-on-exec (skalibs `open_trunc`).
+pub fn open_trunc(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// The path of the temporary file used by [`replace_file`]: `path` + `.new`.
 pub fn new_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -173,13 +185,7 @@ pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
 /// rewrites the same file for every input line keeps it, and does not allocate per write).
 pub fn replace_file_via(path: &Path, tmp: &Path, data: &[u8]) -> io::Result<()> {
     let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o666)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(tmp)?;
+        let mut f = open_trunc(tmp)?;
         f.write_all(data)?;
         drop(f);
         std::fs::rename(tmp, path)
@@ -214,6 +220,19 @@ mod tests {
         assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 1);
         let w = move_to(w, 200).unwrap();
         assert_eq!(w.as_raw_fd(), 200);
+    }
+
+    #[test]
+    fn open_trunc_creates_and_empties() {
+        let dir = std::env::temp_dir().join(format!("s6rs-fd-trunc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("down");
+        drop(open_trunc(&p).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        std::fs::write(&p, b"old").unwrap();
+        write_all(open_trunc(&p).unwrap().as_fd(), b"n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
