@@ -111,6 +111,22 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes as much of `buf` as a non-blocking `fd` takes now, retrying on EINTR. Returns how
+/// many bytes went out: fewer than `buf.len()` means the fd would block. Other errors are
+/// returned as they are, whatever was written before them.
+pub fn write_nb(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match syscall!(write(fd.as_raw_fd(), buf[done..].as_ptr().cast(), buf.len() - done)) {
+            Ok(n) => done += n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// One `read(2)`, retrying on EINTR.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -207,6 +223,17 @@ mod tests {
         let mut buf = [0u8; 8];
         assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 3);
         assert_eq!(&buf[..3], b"abc");
+    }
+
+    #[test]
+    fn write_nb_stops_when_the_pipe_is_full() {
+        let (r, w) = pipe_nb().unwrap();
+        let big = vec![b'x'; 1 << 20];
+        let n = write_nb(w.as_fd(), &big).unwrap();
+        assert!(n > 0 && n < big.len());
+        assert_eq!(write_nb(w.as_fd(), &big).unwrap(), 0);
+        drop(r);
+        assert_eq!(write_nb(w.as_fd(), b"z").unwrap_err().raw_os_error(), Some(libc::EPIPE));
     }
 
     #[test]
