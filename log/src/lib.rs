@@ -5,7 +5,6 @@
 #![deny(missing_docs)]
 
 pub mod cmd;
-pub mod ere;
 pub mod filter;
 pub mod logdir;
 pub mod script;

@@ -21,6 +21,7 @@ use std::time::Duration;
 use s6rs_sys::cli::{warn, warn_sys, Fatal};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::exec::{Command, WaitStatus};
+use s6rs_sys::fd::open_trunc;
 use s6rs_sys::tai::Tain;
 
 use crate::script::LogdirSpec;
@@ -108,10 +109,6 @@ pub struct Logdir {
 
 fn open_append(path: &Path, mode: u32) -> io::Result<File> {
     OpenOptions::new().append(true).create(true).mode(mode).custom_flags(libc::O_NONBLOCK).open(path)
-}
-
-fn open_trunc(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create(true).truncate(true).mode(0o666).open(path)
 }
 
 fn unlink_void(path: &Path) {

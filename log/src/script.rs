@@ -18,21 +18,13 @@
 //! # Regular expressions
 //!
 //! Upstream compiles `+`/`-` patterns with glibc `regcomp(REG_EXTENDED | REG_NOSUB |
-//! REG_NEWLINE)` in the C locale and tests each line, unanchored, with `regexec`. Lines never
-//! contain a newline or a NUL (both end a line), so `^` and `$` are the start and end of the
-//! line and `.` matches any byte. We translate the ERE into the `regex` crate's syntax
-//! ([`crate::ere`]) and match bytes with Unicode off, so these behave identically:
-//! literals, `.`, anchors, `* + ? {m,n} {,n}`, alternation, groups, bracket expressions
-//! (a backslash inside brackets is literal, `]` first is literal, `[:class:]`, `[=c=]`,
-//! `[.c.]`), the GNU escapes `\w \W \s \S \b \B \< \> \` \'`, and an escaped ordinary
-//! character meaning itself (`\d` is `d`). Matching is a yes/no question, so leftmost-longest
-//! versus leftmost-first makes no difference. Remaining differences:
-//!
-//! * back-references (`\1`..`\9`, a glibc extension) are refused (exit 100);
-//! * multi-character collating elements (`[.ch.]`) are refused;
-//! * `(?flags)` groups, an error for glibc, are accepted as the regex crate's inline flags;
-//! * a repetition applied to an anchor or another repetition follows the regex crate's
-//!   rules where glibc's differ (such patterns are errors or undefined in POSIX).
+//! REG_NEWLINE)` in the C locale and tests each line, unanchored, with `regexec`. We compile
+//! them with [`s6rs_sys::ere`] and its `newline` flag, which matches bytes with Unicode off.
+//! Lines never contain a newline or a NUL (both end a line), so `^` and `$` are the start and
+//! end of the line and `.` matches any byte. Matching is a yes/no question, so
+//! leftmost-longest versus leftmost-first makes no difference. The POSIX corners that still
+//! differ are listed in [`s6rs_sys::ere`]; a pattern it refuses (a back-reference, a
+//! multi-character collating element) is an `unrecognized directive` (exit 100).
 //!
 //! An empty pattern (`-` or `+` alone) matches every line without running a regex.
 //!
@@ -50,6 +42,7 @@ use std::time::Duration;
 
 use regex::bytes::Regex;
 use s6rs_sys::cli::Fatal;
+use s6rs_sys::ere;
 
 /// Default number of archives kept (`n`).
 pub const DEFAULT_COUNT: u32 = 10;
@@ -67,6 +60,9 @@ pub const DEFAULT_RETRY_MS: u32 = 2000;
 pub const DEFAULT_ALERT_SIZE: usize = 200;
 /// Default status-file size (`^`).
 pub const DEFAULT_STATUS_SIZE: usize = 1001;
+
+/// Selection patterns are compiled as upstream's `REG_NEWLINE` (see the module documentation).
+const LINES: ere::Flags = ere::Flags { newline: true };
 
 /// One selection directive.
 #[derive(Debug)]
@@ -297,7 +293,7 @@ pub fn parse(words: &[OsString]) -> Result<Script, Fatal> {
                         let re = if rest.is_empty() {
                             None
                         } else {
-                            Some(crate::ere::compile(rest.as_bytes()).map_err(|_| unrecognized(w))?)
+                            Some(ere::compile(rest.as_bytes(), LINES).map_err(|_| unrecognized(w))?)
                         };
                         if c == b'+' {
                             Selection::Select(re)

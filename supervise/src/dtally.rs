@@ -94,15 +94,7 @@ pub fn read(servicedir: &Path, max: usize) -> io::Result<Vec<Death>> {
 
 /// Truncates (or creates) the tally file, mode 0666 under the umask.
 pub fn truncate(servicedir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path(servicedir))
-        .map(drop)
+    s6rs_sys::fd::open_trunc(&path(servicedir)).map(drop)
 }
 
 /// Appends a death keeping only the last `max` records, rewriting the file atomically.

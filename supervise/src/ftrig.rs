@@ -9,32 +9,26 @@
 //! only the last byte of the match and kept what followed it; s6-ftrig-wait's output shows
 //! the difference (2.15 prints every byte read since the subscription, plus `\n`).
 //!
-//! Patterns are POSIX extended regular expressions, run with the `regex` crate in byte
-//! mode (`regex::bytes`, Unicode off, `.` matching any byte including `\n`, as `regcomp`
-//! without `REG_NEWLINE` does). [`compile_ere`] rewrites what the two dialects spell
-//! differently:
+//! Patterns are POSIX extended regular expressions, compiled by [`s6rs_sys::ere`] without
+//! its `newline` flag, as upstream's `regcomp(REG_EXTENDED)` without `REG_NEWLINE`: `.` and
+//! `[^...]` match `\n` like any other event byte, and `^` and `$` stand only at the two ends
+//! of the sequence. Whether a sequence matches never depends on leftmost-longest versus
+//! leftmost-first, since only the fact of a match is used. Upstream hands the sequence to
+//! `regexec` as a C string, so a NUL event byte hides what follows it from the pattern; here
+//! NUL is an ordinary byte.
 //!
-//! * bracket expressions are parsed with POSIX rules (a leading `]` is literal, `\` is
-//!   literal inside, `[:class:]`, single-character `[=c=]` and `[.c.]`) and re-emitted as
-//!   escaped bytes, so the regex crate's nested classes and `&&`/`--`/`~~` set operators
-//!   never apply;
-//! * `\` before punctuation is a literal; bytes of 0x80 and above are literal bytes.
-//!
-//! Remaining differences, all in corners POSIX leaves undefined or that glibc extends:
-//! `\d`, `\D` and other letter escapes take the regex crate's meaning (glibc knows only
-//! `\w \W \s \S \b \B \< \> \` \'`, the last two being unsupported here); a repetition
-//! operator with nothing to repeat (`*a`) and a bare `{` are errors rather than literals;
-//! multi-character collating elements and equivalence classes are refused. Whether a
-//! sequence matches never depends on leftmost-longest versus leftmost-first, since only
-//! the fact of a match is used. Upstream hands the sequence to `regexec` as a C string, so
-//! a NUL event byte hides what follows it from the pattern; here NUL is an ordinary byte.
+//! [`Pause`] and [`wait_for`] are the waiting half of the listener programs, and
+//! [`timeout_options`] the option parsing of those that take only a timeout.
 
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
+use s6rs_sys::cli::{self, Fatal, Getopt, LongOpt};
 use s6rs_sys::deadline::Deadline;
+use s6rs_sys::ere;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::exec::WaitStatus;
 use s6rs_sys::sig::Trap;
@@ -51,139 +45,14 @@ const READ_STEP: usize = 31;
 /// pattern anchored with `^` over a longer unmatched stream can tell the difference.
 const MAX_PENDING: usize = 64 * 1024;
 
-/// The POSIX character classes, as both dialects spell them.
-const CLASSES: &[&str] = &[
-    "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper",
-    "xdigit",
-];
-
-/// Compiles a POSIX extended regular expression (as `regcomp(REG_EXTENDED)` would) for
-/// matching event bytes. The error text is for messages.
-pub fn compile_ere(ere: &[u8]) -> Result<Regex, String> {
-    let translated = translate(ere)?;
-    RegexBuilder::new(&translated)
-        .unicode(false)
-        .dot_matches_new_line(true)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// Rewrites a POSIX ERE into the regex crate's syntax (see the module documentation).
-fn translate(ere: &[u8]) -> Result<String, String> {
-    let mut out = String::with_capacity(ere.len() * 2);
-    let mut i = 0;
-    while i < ere.len() {
-        let b = ere[i];
-        match b {
-            b'[' => i = bracket(ere, i + 1, &mut out)?,
-            b'\\' => {
-                let Some(&c) = ere.get(i + 1) else { return Err("trailing backslash".into()) };
-                if c.is_ascii_alphanumeric() || c == b'<' || c == b'>' {
-                    out.push('\\');
-                    out.push(c as char);
-                } else {
-                    byte_escape(c, &mut out);
-                }
-                i += 2;
-            }
-            0x80.. => {
-                byte_escape(b, &mut out);
-                i += 1;
-            }
-            _ => {
-                out.push(b as char);
-                i += 1;
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn byte_escape(b: u8, out: &mut String) {
-    use std::fmt::Write;
-    let _ = write!(out, "\\x{b:02X}");
-}
-
-/// One element inside a bracket expression, at `ere[j..]`: a literal byte or a
-/// single-character collating element / equivalence class. Returns the byte and the next
-/// index, or `None` when the element is a character class.
-fn bracket_char(ere: &[u8], j: usize) -> Result<Option<(u8, usize)>, String> {
-    let b = ere[j];
-    if b == b'[' {
-        if let Some(&d @ (b':' | b'=' | b'.')) = ere.get(j + 1) {
-            let body = j + 2;
-            let end = ere[body..]
-                .windows(2)
-                .position(|w| w[0] == d && w[1] == b']')
-                .ok_or_else(|| "unterminated bracket element".to_string())?;
-            let content = &ere[body..body + end];
-            if d == b':' {
-                return Ok(None);
-            }
-            let [c] = content else { return Err("unsupported collating element".into()) };
-            return Ok(Some((*c, body + end + 2)));
-        }
-    }
-    Ok(Some((b, j + 1)))
-}
-
-/// Translates the bracket expression whose body starts at `ere[start]` (just after `[`);
-/// returns the index after its closing `]`.
-fn bracket(ere: &[u8], start: usize, out: &mut String) -> Result<usize, String> {
-    let mut j = start;
-    out.push('[');
-    if ere.get(j) == Some(&b'^') {
-        out.push('^');
-        j += 1;
-    }
-    let mut first = true;
-    loop {
-        let Some(&b) = ere.get(j) else { return Err("unterminated bracket expression".into()) };
-        if b == b']' && !first {
-            out.push(']');
-            return Ok(j + 1);
-        }
-        first = false;
-        match bracket_char(ere, j)? {
-            None => {
-                let body = j + 2;
-                let end = ere[body..].windows(2).position(|w| w == b":]").unwrap_or(0);
-                let name = std::str::from_utf8(&ere[body..body + end]).unwrap_or("");
-                if !CLASSES.contains(&name) {
-                    return Err(format!("unknown character class {name:?}"));
-                }
-                out.push_str("[:");
-                out.push_str(name);
-                out.push_str(":]");
-                j = body + end + 2;
-            }
-            Some((lo, next)) => {
-                j = next;
-                // A `-` between two elements makes a range, unless it is the last thing
-                // before the closing `]`.
-                let is_range = ere.get(j) == Some(&b'-') && ere.get(j + 1).is_some_and(|&c| c != b']');
-                byte_escape(lo, out);
-                if is_range {
-                    let Some((hi, after)) = bracket_char(ere, j + 1)? else {
-                        return Err("character class as a range end".into());
-                    };
-                    if hi < lo {
-                        return Err("invalid range end".into());
-                    }
-                    out.push('-');
-                    byte_escape(hi, out);
-                    j = after;
-                }
-            }
-        }
-    }
-}
+/// Event bytes are not lines: no `REG_NEWLINE` (see the module documentation).
+const EVENTS: ere::Flags = ere::Flags { newline: false };
 
 /// Why a subscription could not be made.
 #[derive(Debug)]
 pub enum SubscribeError {
     /// The pattern does not compile (upstream reports EINVAL).
-    Pattern(String),
+    Pattern(ere::Error),
     /// The listener fifo could not be created.
     Io(io::Error),
 }
@@ -208,10 +77,10 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Subscribes to `dir` with the POSIX ERE `ere`. The pattern is checked first, so a bad
+    /// Subscribes to `dir` with the POSIX ERE `pattern`. The pattern is checked first, so a bad
     /// one leaves no fifo behind.
-    pub fn new(dir: &Path, ere: &[u8]) -> Result<Subscription, SubscribeError> {
-        let re = compile_ere(ere).map_err(SubscribeError::Pattern)?;
+    pub fn new(dir: &Path, pattern: &[u8]) -> Result<Subscription, SubscribeError> {
+        let re = ere::compile(pattern, EVENTS).map_err(SubscribeError::Pattern)?;
         let listener = Listener::subscribe(dir).map_err(SubscribeError::Io)?;
         Ok(Subscription { listener, re, buf: Vec::with_capacity(READ_STEP * 2), consumed: false })
     }
@@ -332,60 +201,35 @@ pub fn wait_for(
     }
 }
 
+/// Long options of the ftrig programs that take only a timeout.
+const LONG_TIMEOUT: &[LongOpt] = &[LongOpt { name: "timeout", short: 't' }];
+
+/// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
+pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
+    cli::parse_uint::<u64>(arg)
+        .map(Deadline::from_ms)
+        .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))
+}
+
+/// Parses the options of the listener programs whose only option is `-t timeout`
+/// (`--timeout=timeout`): s6-ftrig-wait and s6-ftrig-listen1. Returns the deadline and the
+/// operands; a bad option is reported as upstream's gol does, with `usage`.
+pub fn timeout_options<'a>(args: &'a [OsString], usage: &str) -> Result<(Deadline, &'a [OsString]), Fatal> {
+    let mut deadline = Deadline::Never;
+    let mut g = Getopt::with_long(args, "t:", LONG_TIMEOUT);
+    while let Some(opt) = g.next_long() {
+        let opt = opt.map_err(|e| e.fatal(usage))?;
+        match opt.c {
+            't' => deadline = parse_timeout(opt.arg_str())?,
+            _ => return Err(Fatal::usage(usage)),
+        }
+    }
+    Ok((deadline, g.operands()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(ere: &str, s: &[u8]) -> bool {
-        compile_ere(ere.as_bytes()).unwrap().is_match(s)
-    }
-
-    #[test]
-    fn ere_basics_and_anchors() {
-        assert!(m("[DuUdOx]", b"sU"));
-        assert!(!m("[DuUdOx]", b"s"));
-        assert!(m("ab+c", b"xabbbc"));
-        assert!(m("^s", b"su"));
-        assert!(!m("^u", b"su"));
-        assert!(m("u$", b"su"));
-        assert!(m("a.b", b"a\nb"));
-        assert!(m("a.b", b"a\xffb"));
-        assert!(m("(ab|cd){2}", b"abcd"));
-        assert!(m("", b""));
-    }
-
-    #[test]
-    fn ere_brackets_follow_posix() {
-        assert!(m("[]a]", b"]"));
-        assert!(m("[^]a]", b"b"));
-        assert!(!m("[^]a]", b"]"));
-        assert!(m("[\\]", b"\\"));
-        assert!(m("[a&&b]", b"&"));
-        assert!(m("[a-]", b"-"));
-        assert!(compile_ere(b"[a--]").is_err());
-        assert!(m("[!--]", b","));
-        assert!(m("[[:digit:]x]", b"7"));
-        assert!(m("[[=e=]]", b"e"));
-        assert!(m("[[.-.]a]", b"-"));
-        assert!(m("[[]", b"["));
-        assert!(m("[a-c]", b"b"));
-        assert!(!m("[a-c]", b"d"));
-        assert!(compile_ere(b"[z-a]").is_err());
-        assert!(compile_ere(b"[[:nope:]]").is_err());
-        assert!(compile_ere(b"[abc").is_err());
-        assert!(compile_ere(b"[[.ab.]]").is_err());
-    }
-
-    #[test]
-    fn ere_escapes_and_high_bytes() {
-        assert!(m("a\\.b", b"a.b"));
-        assert!(!m("a\\.b", b"axb"));
-        assert!(m("\\w", b"_"));
-        assert!(m("\\<ab\\>", b"x ab y"));
-        assert!(m("\u{e9}", "caf\u{e9}".as_bytes()));
-        assert!(compile_ere(b"\xe9").unwrap().is_match(b"\xe9"));
-        assert!(compile_ere(b"a\\").is_err());
-    }
 
     #[test]
     fn subscription_accumulates_until_match_then_restarts() {

@@ -97,15 +97,7 @@ fn wait_all(listeners: &[Listener], event: u8, deadline: Deadline) -> io::Result
 }
 
 fn create_down(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(dir.join("down"))
-        .map(drop)
+    s6rs_sys::fd::open_trunc(&dir.join("down")).map(drop)
 }
 
 /// Prepares one service dir for its first supervisor and subscribes to its events.

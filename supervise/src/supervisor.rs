@@ -764,14 +764,7 @@ impl Supervisor {
 /// Creates or truncates `supervise/service-lock` and warns when a previous copy of the
 /// service still holds it (the new one will wait for it).
 fn prepare_service_lock() -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(LOCK_FILE)?;
+    let f = s6rs_sys::fd::open_trunc(Path::new(LOCK_FILE))?;
     if s6rs_sys::lock::is_locked(f.as_fd())? {
         warn("another instance of the service is already running, child will block");
     }

@@ -26,11 +26,11 @@
 //! * Events that follow the one ending the first phase in the same read are applied to the
 //!   second phase instead of being dropped.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::Fatal;
+use s6rs_sys::cli::{Fatal, Getopt};
 use s6rs_sys::deadline::Deadline;
 
 use crate::fifodir;
@@ -241,6 +241,42 @@ fn apply(up: &mut bool, ready: &mut bool, ev: u8, want: Want) -> bool {
 /// Parses a `-t` value: milliseconds, 0 meaning no limit.
 pub fn timeout(arg: &str) -> Option<Deadline> {
     s6rs_sys::cli::parse_uint::<u64>(arg).map(Deadline::from_ms)
+}
+
+/// The options the waiting tools share:
+/// `[ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// The state flag given last (`-u` by default).
+    pub goal: Goal,
+    /// `-o`: one service is enough (`-a`, every service, by default).
+    pub any: bool,
+    /// `-t`: when to give up.
+    pub deadline: Deadline,
+}
+
+impl Options {
+    /// Parses the options of `args` and returns them with the operands. `with_any` accepts
+    /// `-a`/`-o` (s6-svwait, s6-svlisten; s6-svlisten1 watches one service and has neither).
+    /// Any bad option is a usage error showing `usage`.
+    pub fn parse<'a>(
+        args: &'a [OsString],
+        with_any: bool,
+        usage: &str,
+    ) -> Result<(Options, &'a [OsString]), Fatal> {
+        let mut o = Options { goal: Goal::Up, any: false, deadline: Deadline::Never };
+        let mut g = Getopt::new(args, if with_any { "uUdDrRaot:" } else { "uUdDrRt:" });
+        while let Some(opt) = g.next() {
+            let opt = opt.map_err(|_| Fatal::usage(usage))?;
+            match opt.c {
+                'a' => o.any = false,
+                'o' => o.any = true,
+                't' => o.deadline = timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(usage))?,
+                c => o.goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(usage))?,
+            }
+        }
+        Ok((o, g.operands()))
+    }
 }
 
 #[cfg(test)]

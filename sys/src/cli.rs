@@ -368,6 +368,21 @@ pub fn parse_uint<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
 }
 
+/// Checks an fd number given on the command line for the program to use (a notification
+/// fd, a console holder): at least 3, and open. The errors exit 100: `WHAT must be 3 or
+/// more`, or `INVALID: Bad file descriptor`.
+pub fn given_fd(n: i64, what: &str, invalid: &str) -> Result<i32, Fatal> {
+    if n < 3 {
+        return Err(Fatal::bad(format!("{what} must be 3 or more")));
+    }
+    let n = i32::try_from(n).unwrap_or(-1);
+    if !crate::fd::is_open(n) {
+        let e = io::Error::from_raw_os_error(libc::EBADF);
+        return Err(Fatal::bad(format!("{invalid}: {}", errtext(&e))));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,6 +507,20 @@ mod tests {
         assert_eq!(strerror(libc::ENOENT), "No such file or directory");
         let e = io::Error::from_raw_os_error(libc::EACCES);
         assert_eq!(errtext(&e), "Permission denied");
+    }
+
+    #[test]
+    fn given_fd_is_3_or_more_and_open() {
+        assert_eq!(given_fd(2, "notif", "bad notif").unwrap_err().msg, "notif must be 3 or more");
+        let e = given_fd(999, "notif", "bad notif").unwrap_err();
+        assert_eq!((e.code, e.msg.as_str()), (EXIT_USAGE, "bad notif: Bad file descriptor"));
+        assert_eq!(
+            given_fd(i64::from(u32::MAX), "x", "bad x").unwrap_err().msg,
+            "bad x: Bad file descriptor"
+        );
+        let (r, _w) = crate::fd::pipe().unwrap();
+        let n = std::os::fd::AsRawFd::as_raw_fd(&r);
+        assert_eq!(given_fd(i64::from(n), "x", "bad x").unwrap(), n);
     }
 
     #[test]

@@ -111,6 +111,22 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes as much of `buf` as a non-blocking `fd` takes now, retrying on EINTR. Returns how
+/// many bytes went out: fewer than `buf.len()` means the fd would block. Other errors are
+/// returned as they are, whatever was written before them.
+pub fn write_nb(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match syscall!(write(fd.as_raw_fd(), buf[done..].as_ptr().cast(), buf.len() - done)) {
+            Ok(n) => done += n as usize,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// One `read(2)`, retrying on EINTR.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     loop {
@@ -156,6 +172,18 @@ pub fn open_create(path: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create(true).mode(0o666).custom_flags(libc::O_NONBLOCK).open(path)
 }
 
+/// Opens a file for writing, creating it (mode 0666 under the umask) or truncating it:
+/// non-blocking, close-on-exec (skalibs `open_trunc`).
+pub fn open_trunc(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
 /// The path of the temporary file used by [`replace_file`]: `path` + `.new`.
 pub fn new_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -173,13 +201,7 @@ pub fn replace_file(path: &Path, data: &[u8]) -> io::Result<()> {
 /// rewrites the same file for every input line keeps it, and does not allocate per write).
 pub fn replace_file_via(path: &Path, tmp: &Path, data: &[u8]) -> io::Result<()> {
     let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o666)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(tmp)?;
+        let mut f = open_trunc(tmp)?;
         f.write_all(data)?;
         drop(f);
         std::fs::rename(tmp, path)
@@ -250,6 +272,17 @@ mod tests {
     }
 
     #[test]
+    fn write_nb_stops_when_the_pipe_is_full() {
+        let (r, w) = pipe_nb().unwrap();
+        let big = vec![b'x'; 1 << 20];
+        let n = write_nb(w.as_fd(), &big).unwrap();
+        assert!(n > 0 && n < big.len());
+        assert_eq!(write_nb(w.as_fd(), &big).unwrap(), 0);
+        drop(r);
+        assert_eq!(write_nb(w.as_fd(), b"z").unwrap_err().raw_os_error(), Some(libc::EPIPE));
+    }
+
+    #[test]
     fn move_to_renumbers_and_clears_cloexec() {
         let (r, w) = pipe().unwrap();
         let w = move_to(w, 200).unwrap();
@@ -260,6 +293,19 @@ mod tests {
         assert_eq!(read(r.as_fd(), &mut buf).unwrap(), 1);
         let w = move_to(w, 200).unwrap();
         assert_eq!(w.as_raw_fd(), 200);
+    }
+
+    #[test]
+    fn open_trunc_creates_and_empties() {
+        let dir = std::env::temp_dir().join(format!("s6rs-fd-trunc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("down");
+        drop(open_trunc(&p).unwrap());
+        assert_eq!(std::fs::read(&p).unwrap(), b"");
+        std::fs::write(&p, b"old").unwrap();
+        write_all(open_trunc(&p).unwrap().as_fd(), b"n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

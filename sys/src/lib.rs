@@ -11,6 +11,7 @@ mod syscall;
 pub mod cli;
 pub mod deadline;
 pub mod envdir;
+pub mod ere;
 pub mod event;
 pub mod exec;
 pub mod fd;

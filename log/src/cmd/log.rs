@@ -74,14 +74,7 @@ fn parse_opts(args: &[OsString]) -> Result<(Opts, usize), Fatal> {
             't' => o.lastline_ms = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
             'd' => {
                 let fd: i32 = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
-                if fd < 3 {
-                    return Err(Fatal::bad("notification fd must be 3 or more"));
-                }
-                if !s6rs_sys::fd::is_open(fd) {
-                    let e = io::Error::from_raw_os_error(libc::EBADF);
-                    return Err(Fatal::new(100, format!("invalid notification fd: {}", cli::errtext(&e))));
-                }
-                o.notif = Some(fd);
+                o.notif = Some(cli::given_fd(fd.into(), "notification fd", "invalid notification fd")?);
             }
             _ => return Err(Fatal::usage(USAGE)),
         }
@@ -219,33 +212,20 @@ impl Engine {
 
     /// Writes what stdout can take now. Returns false when stdout would block.
     fn flush_stdout(&mut self) -> bool {
-        let mut done = 0;
-        let mut ready = true;
-        while done < self.out.len() {
-            // SAFETY: plain write(2) from a live buffer on fd 1, which stays open.
-            let rc = unsafe { libc::write(1, self.out[done..].as_ptr().cast(), self.out.len() - done) };
-            if rc >= 0 {
-                done += rc as usize;
-                continue;
+        match s6rs_sys::fd::write_nb(io::stdout().as_fd(), &self.out) {
+            Ok(done) => {
+                let ready = done == self.out.len();
+                self.out.drain(..done);
+                ready
             }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => {}
-                io::ErrorKind::WouldBlock => {
-                    ready = false;
-                    break;
-                }
-                _ => {
-                    warn_sys("write to stdout, closing the stream - error was", &e);
-                    park_on_devnull(1);
-                    self.out_open = false;
-                    self.out = Vec::new();
-                    return true;
-                }
+            Err(e) => {
+                warn_sys("write to stdout, closing the stream - error was", &e);
+                park_on_devnull(1);
+                self.out_open = false;
+                self.out = Vec::new();
+                true
             }
         }
-        self.out.drain(..done);
-        ready
     }
 }
 

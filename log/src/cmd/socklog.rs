@@ -17,7 +17,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -311,13 +311,7 @@ fn format_datagram(line: &mut [u8], linelen: usize, raw: bool, from: Option<Sock
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let o = parse_opts(&args)?;
     if let Some(fd) = o.notif {
-        if fd < 3 {
-            return Err(Fatal::bad("notification fd must be 3 or more"));
-        }
-        if !s6rs_sys::fd::is_open(fd) {
-            let e = io::Error::from_raw_os_error(libc::EBADF);
-            return Err(Fatal::new(100, format!("invalid notification fd: {}", cli::errtext(&e))));
-        }
+        cli::given_fd(fd.into(), "notification fd", "invalid notification fd")?;
     }
     // stdin is not used: release it, keeping fd 0 valid.
     if let Ok(null) = std::fs::File::open("/dev/null") {
@@ -375,24 +369,9 @@ fn serve(o: &Opts, sock: &Sock, mut ev: EventLoop, trap: &Trap, out_polled: bool
     let (mut sock_ready, mut out_ready) = (true, true);
     while cont || !out.is_empty() {
         if !out.is_empty() && out_ready {
-            let mut done = 0;
-            while done < out.len() {
-                // SAFETY: write(2) from a live buffer.
-                let rc =
-                    unsafe { libc::write(fd1.as_raw_fd(), out[done..].as_ptr().cast(), out.len() - done) };
-                if rc >= 0 {
-                    done += rc as usize;
-                    continue;
-                }
-                let e = io::Error::last_os_error();
-                match e.kind() {
-                    io::ErrorKind::Interrupted => {}
-                    io::ErrorKind::WouldBlock => {
-                        out_ready = !out_polled;
-                        break;
-                    }
-                    _ => return Err(Fatal::sys("write to stdout", &e)),
-                }
+            let done = s6rs_sys::fd::write_nb(fd1, &out).map_err(|e| Fatal::sys("write to stdout", &e))?;
+            if done < out.len() {
+                out_ready = !out_polled;
             }
             out.drain(..done);
         }

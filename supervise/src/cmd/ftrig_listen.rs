@@ -10,7 +10,7 @@ use s6rs_sys::cli::{Fatal, Getopt, LongOpt};
 use s6rs_sys::deadline::Deadline;
 
 use super::ftrig_listen1::spawn;
-use super::ftrig_wait::{listen_timeout, parse_timeout, subscribe};
+use super::ftrig_wait::{listen_timeout, subscribe};
 use crate::block;
 use crate::ftrig::{self, Pause};
 
@@ -31,7 +31,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         match opt.c {
             'a' => any = false,
             'o' => any = true,
-            't' => deadline = parse_timeout(opt.arg_str())?,
+            't' => deadline = ftrig::parse_timeout(opt.arg_str())?,
             _ => return Err(Fatal::usage(USAGE)),
         }
     }

@@ -5,11 +5,10 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{Fatal, Getopt};
-use s6rs_sys::deadline::Deadline;
+use s6rs_sys::cli::Fatal;
 use s6rs_sys::exec::Command;
 
-use super::ftrig_wait::{listen_timeout, parse_timeout, print_events, subscribe, LONG_TIMEOUT};
+use super::ftrig_wait::{listen_timeout, print_events, subscribe};
 use crate::ftrig::{self, Pause};
 
 const USAGE: &str = "s6-ftrig-listen1 [ -t timeout ] fifodir regexp prog...";
@@ -25,16 +24,8 @@ pub(crate) fn spawn(prog: &[OsString]) -> Result<(), Fatal> {
 
 /// Runs s6-ftrig-listen1.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut deadline = Deadline::Never;
-    let mut g = Getopt::with_long(&args, "t:", LONG_TIMEOUT);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(USAGE))?;
-        match opt.c {
-            't' => deadline = parse_timeout(opt.arg_str())?,
-            _ => return Err(Fatal::usage(USAGE)),
-        }
-    }
-    let [dir, re, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let (deadline, operands) = ftrig::timeout_options(&args, USAGE)?;
+    let [dir, re, prog @ ..] = operands else { return Err(Fatal::usage(USAGE)) };
     if prog.is_empty() {
         return Err(Fatal::usage(USAGE));
     }

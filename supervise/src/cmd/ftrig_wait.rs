@@ -7,22 +7,11 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{self, Fatal, Getopt, LongOpt};
-use s6rs_sys::deadline::Deadline;
+use s6rs_sys::cli::{self, Fatal};
 
 use crate::ftrig::{self, Pause, Subscription};
 
 const USAGE: &str = "s6-ftrig-wait [ -t timeout ] fifodir regexp";
-
-/// Long options of the ftrig programs that take only a timeout.
-pub(crate) const LONG_TIMEOUT: &[LongOpt] = &[LongOpt { name: "timeout", short: 't' }];
-
-/// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
-pub(crate) fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
-    cli::parse_uint::<u64>(arg)
-        .map(Deadline::from_ms)
-        .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))
-}
 
 /// Subscribes to `dir` with `re`, reporting failure as upstream does.
 pub(crate) fn subscribe(dir: &OsString, re: &OsString) -> Result<Subscription, Fatal> {
@@ -49,16 +38,8 @@ fn timed_out() -> std::io::Error {
 
 /// Runs s6-ftrig-wait.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut deadline = Deadline::Never;
-    let mut g = Getopt::with_long(&args, "t:", LONG_TIMEOUT);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(USAGE))?;
-        match opt.c {
-            't' => deadline = parse_timeout(opt.arg_str())?,
-            _ => return Err(Fatal::usage(USAGE)),
-        }
-    }
-    let [dir, re, ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let (deadline, operands) = ftrig::timeout_options(&args, USAGE)?;
+    let [dir, re, ..] = operands else { return Err(Fatal::usage(USAGE)) };
     let mut subs = [subscribe(dir, re)?];
     let mut pause = Pause::new(&subs, false).map_err(|e| Fatal::sys("set up the event loop", &e))?;
     match ftrig::wait_for(&mut subs, &mut pause, true, deadline) {

@@ -5,35 +5,21 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
-use s6rs_sys::deadline::Deadline;
+use s6rs_sys::cli::{self, Fatal};
 use s6rs_sys::exec::chainload;
 
 use super::ftrig_listen1::spawn;
 use super::svwait::finish;
 use crate::block;
 use crate::ftrig::Pause;
-use crate::svwait::{self, Goal, Want, Watcher};
+use crate::svwait::{Goal, Options, Want, Watcher};
 
 const USAGE: &str =
     "s6-svlisten [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir... \"\" prog...";
 
 /// Runs s6-svlisten.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut goal = Goal::Up;
-    let mut any = false;
-    let mut deadline = Deadline::Never;
-    let mut g = Getopt::new(&args, "uUdDrRaot:");
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
-        match opt.c {
-            'a' => any = false,
-            'o' => any = true,
-            't' => deadline = svwait::timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            c => goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(USAGE))?,
-        }
-    }
-    let rest = g.operands();
+    let (Options { goal, mut any, deadline }, rest) = Options::parse(&args, true, USAGE)?;
     if rest.len() < 3 {
         return Err(Fatal::usage(USAGE));
     }

@@ -6,28 +6,18 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
-use s6rs_sys::deadline::Deadline;
+use s6rs_sys::cli::{self, Fatal};
 
 use super::ftrig_listen1::spawn;
 use crate::ftrig::Pause;
-use crate::svwait::{self, Goal, Outcome, Want, Watcher};
+use crate::svwait::{Options, Outcome, Want, Watcher};
 
 const USAGE: &str = "s6-svlisten1 [ -U | -u | -d | -D | -r | -R ] [ -t timeout ] servicedir prog...";
 
 /// Runs s6-svlisten1.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut goal = Goal::Up;
-    let mut deadline = Deadline::Never;
-    let mut g = Getopt::new(&args, "uUdDrRt:");
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
-        match opt.c {
-            't' => deadline = svwait::timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            c => goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(USAGE))?,
-        }
-    }
-    let [dir, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let (Options { goal, deadline, .. }, operands) = Options::parse(&args, false, USAGE)?;
+    let [dir, prog @ ..] = operands else { return Err(Fatal::usage(USAGE)) };
     if prog.is_empty() {
         return Err(Fatal::usage(USAGE));
     }

@@ -177,15 +177,7 @@ fn parse(args: &[OsString]) -> Result<Options, Fatal> {
 /// An fd number given on the command line: at least 3 and open.
 fn given_fd(v: &str, what: &str, invalid: &str) -> Result<i32, Fatal> {
     let n = parse_uint::<u32>(v).ok_or_else(|| Fatal::bad(format!("{what} must be an unsigned integer")))?;
-    if n < 3 {
-        return Err(Fatal::bad(format!("{what} must be 3 or more")));
-    }
-    let n = i32::try_from(n).unwrap_or(-1);
-    if !fd::is_open(n) {
-        let e = io::Error::from_raw_os_error(libc::EBADF);
-        return Err(Fatal::bad(format!("{invalid}: {}", errtext(&e))));
-    }
-    Ok(n)
+    s6rs_sys::cli::given_fd(n.into(), what, invalid)
 }
 
 /// Makes sure fds 0, 1 and 2 are open (on /dev/null if they were closed), so that no file

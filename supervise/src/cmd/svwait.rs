@@ -7,11 +7,10 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{Fatal, Getopt};
-use s6rs_sys::deadline::Deadline;
+use s6rs_sys::cli::Fatal;
 
 use crate::ftrig::Pause;
-use crate::svwait::{self, Goal, Outcome, Want, Watcher};
+use crate::svwait::{Options, Outcome, Want, Watcher};
 
 const USAGE: &str = "s6-svwait [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir...";
 
@@ -30,20 +29,7 @@ pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
 
 /// Runs s6-svwait.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut goal = Goal::Up;
-    let mut any = false;
-    let mut deadline = Deadline::Never;
-    let mut g = Getopt::new(&args, "UudDrRaot:");
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
-        match opt.c {
-            'a' => any = false,
-            'o' => any = true,
-            't' => deadline = svwait::timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            c => goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(USAGE))?,
-        }
-    }
-    let dirs = g.operands();
+    let (Options { goal, any, deadline }, dirs) = Options::parse(&args, true, USAGE)?;
     if dirs.is_empty() {
         return Ok(0);
     }
