@@ -26,6 +26,11 @@ fn demo_tree_runs_logs_and_stops() {
     svscan.stdin(Stdio::null()).stdout(Stdio::null());
     let pid = tree.spawn(svscan);
 
+    // s6-svwait reads supervise/status first (and fails without it, as upstream does), so
+    // wait for both supervisors to have published one.
+    let published =
+        || ["ticker", "ticker/log"].iter().all(|d| scan.join(d).join("supervise/status").exists());
+    assert!(wait_until(T, published), "the supervisors never started");
     // Ready means: the ticker wrote its newline on notification-fd.
     let mut wait = Command::new(bin("s6-svwait"));
     wait.args(["-U", "-t", "10000"]).arg(scan.join("ticker")).arg(scan.join("ticker/log"));
