@@ -4,6 +4,7 @@
 mod broken;
 mod cdb_tools;
 mod connlimit;
+mod inprocess;
 mod interop_access;
 mod ip_rules;
 mod ipcserver_access;

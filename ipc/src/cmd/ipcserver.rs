@@ -23,6 +23,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 /// The command line s6-ipcserver execs into, for `args` (without argv\[0\]).
 pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let usage = || Fatal::usage(USAGE);
+    // s6-rs extension: leading `--access-*` options are s6-ipcserverd's in-process access
+    // check (see s6rs_access::cmd::ipcserverd); they are handed to it unchanged.
+    let nacc = args.iter().take_while(|a| a.to_str().is_some_and(|s| s.starts_with("--access-"))).count();
+    let (access, args) = args.split_at(nacc);
     let (mut verbosity, mut ready, mut flag_u, mut lookup, mut reuse) = (1, false, false, true, true);
     let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
     let (mut maxconn, mut localmaxconn, mut backlog, mut perms) = (0u32, 0u32, None::<u32>, 0o777);
@@ -101,6 +105,8 @@ pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
         push("--");
     }
     push_path(&mut push, "s6-ipcserverd");
+    out.extend_from_slice(access);
+    let mut push = |s: &str| out.push(OsString::from(s));
     match verbosity {
         0 => push("-v0"),
         2 => push("-v2"),
