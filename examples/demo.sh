@@ -14,9 +14,11 @@ rm -rf "$run"
 mkdir -p "$run/logs"
 cp -R "$repo/examples/scandir" "$run/service"
 S6RS_DEMO_LOGS="$run/logs"
+S6RS_DEMO_RUN="$run"
 PATH="$bin:$PATH"
-export S6RS_DEMO_LOGS PATH
+export S6RS_DEMO_LOGS S6RS_DEMO_RUN PATH
 echo "s6-rs demo: scan directory $run/service, logs in $run/logs"
 echo "  inspect:  $bin/s6-svstat $run/service/ticker"
+echo "  talk:     $bin/s6-ipcclient $run/greeter.sock sh -c 'cat <&6'"
 echo "  stop:     $bin/s6-svscanctl -t $run/service   (or Ctrl-C)"
 exec "$bin/s6-svscan" "$run/service"

@@ -22,7 +22,7 @@ fn demo_tree_runs_logs_and_stops() {
 
     let mut tree = Tree::new();
     let mut svscan = Command::new(bin("s6-svscan"));
-    svscan.arg(&scan).env("PATH", &path).env("S6RS_DEMO_LOGS", &logs);
+    svscan.arg(&scan).env("PATH", &path).env("S6RS_DEMO_LOGS", &logs).env("S6RS_DEMO_RUN", t.path());
     svscan.stdin(Stdio::null()).stdout(Stdio::null());
     let pid = tree.spawn(svscan);
 
@@ -36,7 +36,7 @@ fn demo_tree_runs_logs_and_stops() {
     wait.args(["-U", "-t", "10000"]).arg(scan.join("ticker")).arg(scan.join("ticker/log"));
     let out = run(wait, T);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    for d in ["ticker", "ticker/log"] {
+    for d in ["ticker", "ticker/log", "greeter", "greeter/log"] {
         if let Ok(st) = s6rs_supervise::svstatus::Status::read(&scan.join(d)) {
             tree.adopt(st.pid as i32);
         }
@@ -51,6 +51,37 @@ fn demo_tree_runs_logs_and_stops() {
     let text = std::fs::read_to_string(&current).unwrap();
     let first = text.lines().next().unwrap();
     assert!(s6rs_sys::tai::Tain::parse_label(first.as_bytes()).is_some(), "unstamped line {first:?}");
+
+    // The greeter: its user is served, anyone else is refused (no greeting, a deny line).
+    let sock = t.join("greeter.sock");
+    assert!(wait_until(T, || sock.exists()), "the greeter never bound its socket");
+    let ask = |pre: &[std::path::PathBuf]| {
+        let mut c = Command::new(&pre.first().cloned().unwrap_or_else(|| bin("s6-ipcclient")));
+        for p in pre.iter().skip(1) {
+            c.arg(p);
+        }
+        if !pre.is_empty() {
+            c.arg(bin("s6-ipcclient"));
+        }
+        c.arg(&sock).args(["sh", "-c", "cat <&6"]);
+        let out = run(c, T);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // SAFETY: getuid cannot fail.
+    let me = unsafe { libc::getuid() };
+    let answer = ask(&[]);
+    assert!(answer.starts_with(&format!("hello, uid {me}: you are client number 0 of ")), "{answer:?}");
+    if me == 0 {
+        let nobody = ask(&[bin("s6-setuidgid"), "nobody".into()]);
+        assert_eq!(nobody, "", "a client of another uid was served");
+        let glog = logs.join("greeter/current");
+        assert!(
+            wait_until(T, || std::fs::read_to_string(&glog).is_ok_and(|s| s.contains("deny"))),
+            "no deny line in {}",
+            glog.display()
+        );
+    }
 
     let mut ctl = Command::new(bin("s6-svscanctl"));
     ctl.arg("-t").arg(&scan);
