@@ -44,6 +44,9 @@ pub enum Verdict {
 /// the check may append changes (applied after them, so a later entry wins), which is how
 /// a rule's `env/` directory and s6-ipcserver-access's `-E` take effect. The server logs
 /// nothing for a denial: the check does its own logging.
+///
+/// The check runs in the server's only thread, which forks a handler per client: it must
+/// not start threads of its own, and it blocks the server while it runs.
 pub trait ConnCheck {
     /// Decides on one client.
     fn check(&mut self, peer: &Peer<'_>, env: &mut Vec<EnvMod>) -> Verdict;
