@@ -56,7 +56,7 @@ fn demo_tree_runs_logs_and_stops() {
     let sock = t.join("greeter.sock");
     assert!(wait_until(T, || sock.exists()), "the greeter never bound its socket");
     let ask = |pre: &[std::path::PathBuf]| {
-        let mut c = Command::new(&pre.first().cloned().unwrap_or_else(|| bin("s6-ipcclient")));
+        let mut c = Command::new(pre.first().cloned().unwrap_or_else(|| bin("s6-ipcclient")));
         for p in pre.iter().skip(1) {
             c.arg(p);
         }
