@@ -8,10 +8,11 @@ two implementations alternate so that machine noise hits both alike. Prints conn
 second and p50/p99 latency (connect to EOF) for each, and the ratio ours/real for the rate
 (higher is better).
 
-Scenarios (b) and (c) need the access-control side (s6-ipcserver-access, and s6-ipcserverd's
-in-process ConnCheck hook): add them to `access_scenarios()` below once it is merged; every
-scenario is a name and, per implementation, the server command line after `s6-ipcserver -1
-PATH`.
+Scenario (b): the same with `s6-ipcserver-access -i RULES` chained before the handler
+(ours against Debian's). Scenario (c): ours with the in-process check
+(`s6-ipcserver --access-rules=RULES`, same rules, no extra exec) against Debian's chained
+figure of (b). RULES allows the benchmarking uid. Every scenario is a name and, per
+implementation, (leading options, handler command line).
 
 Usage: bench/ipc.py [--threads N] [--seconds S] [--rounds K] [--maxconn C]
 Needs real s6 at /usr/bin (apt-get install s6), `cargo build --release --bins` and
@@ -34,23 +35,37 @@ REAL = "/usr/bin"
 LOAD = os.path.join(OURS, "examples", "ipc_load")
 
 
+ECHO = ["/bin/echo", "ok"]
+
+
 def plain_scenario():
     """(a): the plain super-server, handler /bin/echo."""
-    return ("(a) s6-ipcserver, handler /bin/echo", {"ours": ["/bin/echo", "ok"], "real": ["/bin/echo", "ok"]})
+    return ("(a) s6-ipcserver, handler /bin/echo", {"ours": ([], ECHO), "real": ([], ECHO)})
 
 
-def access_scenarios():
-    """(b)/(c), once the access side is merged. Return entries shaped like plain_scenario():
-    (b) the chained checker, e.g. {"ours": [OURS/s6-ipcserver-access, "-i", RULES, "/bin/echo",
-    "ok"], "real": ["/usr/bin/s6-ipcserver-access", "-i", RULES, "/bin/echo", "ok"]};
-    (c) ours with the in-process ConnCheck instead of the chained program (its own server
-    binary in place of s6-ipcserver for "ours"; see bench() for how the command is built)."""
-    return []
+def access_scenarios(rules):
+    """(b) chained s6-ipcserver-access on both sides; (c) our in-process check against
+    Debian's chained s6-ipcserver-access."""
+    real_chained = ([], [os.path.join(REAL, "s6-ipcserver-access"), "-i", rules] + ECHO)
+    return [
+        ("(b) s6-ipcserver + s6-ipcserver-access -i (chained)",
+         {"ours": ([], [os.path.join(OURS, "s6-ipcserver-access"), "-i", rules] + ECHO), "real": real_chained}),
+        ("(c) ours: in-process --access-rules; real: chained s6-ipcserver-access",
+         {"ours": ([f"--access-rules={rules}"], ECHO), "real": real_chained}),
+    ]
+
+
+def make_rules(tmp):
+    rules = os.path.join(tmp, "rules")
+    os.makedirs(os.path.join(rules, "uid", str(os.getuid())))
+    open(os.path.join(rules, "uid", str(os.getuid()), "allow"), "w").close()
+    return rules
 
 
 def start(server, path, prog, maxconn):
     """Starts a server; returns it once it has written its readiness newline."""
-    argv = [server, "-1", "-q", "-c", str(maxconn), path] + prog
+    pre, prog = prog
+    argv = [server] + pre + ["-1", "-q", "-c", str(maxconn), path] + prog
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     line = p.stdout.readline()
     if line != b"\n":
@@ -114,7 +129,7 @@ def main():
             sys.exit(f"bench: missing {f} (cargo build --release --bins --example ipc_load; apt-get install s6)")
     tmp = tempfile.mkdtemp(prefix="s6rs-bench-ipc-")
     try:
-        for name, progs in [plain_scenario()] + access_scenarios():
+        for name, progs in [plain_scenario()] + access_scenarios(make_rules(tmp)):
             bench(name, progs, a, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
