@@ -108,11 +108,13 @@ def bench(name, bindir, n, rounds):
         down, up = [], []
         for _ in range(rounds):
             t = time.monotonic()
-            subprocess.run([svc_bin, "-wd", "-d", target], env=env, check=True, timeout=30)
+            # Bounded by s6-svc's own -T: a Python timeout would poll the child with sleeps
+            # and quantise the very latency being measured.
+            subprocess.run([svc_bin, "-T", "30000", "-wd", "-d", target], env=env, check=True)
             down.append((time.monotonic() - t) * 1000)
             time.sleep(1.05)  # outside the timing: s6-supervise paces starts 1 s apart
             t = time.monotonic()
-            subprocess.run([svc_bin, "-wu", "-u", target], env=env, check=True, timeout=30)
+            subprocess.run([svc_bin, "-T", "30000", "-wu", "-u", target], env=env, check=True)
             up.append((time.monotonic() - t) * 1000)
         res["s6-svc -wd -d (ms)"] = statistics.median(down)
         res["s6-svc -wu -u (ms)"] = statistics.median(up)
@@ -125,7 +127,11 @@ def bench(name, bindir, n, rounds):
         t = time.monotonic()
         subprocess.run([os.path.join(bindir, "s6-svscanctl"), "-t", scan], env=env, check=True,
                        timeout=30)
-        svscan.wait(timeout=60)
+        # A blocking wait, bounded by an alarm: wait(timeout=...) polls with growing sleeps
+        # and would quantise the teardown time.
+        signal.alarm(60)
+        svscan.wait()
+        signal.alarm(0)
         wait_for(lambda: not any(os.path.exists(f"/proc/{p}") and not is_zombie(p) for p in pids),
                  60, "all processes gone")
         res["teardown (ms)"] = (time.monotonic() - t) * 1000

@@ -490,7 +490,8 @@ impl Supervisor {
             Err(e) => return self.start_failed("prepare ./run", &e),
         };
         cmd.setsid();
-        if self.check_flag("flag-newpidns") {
+        let newpidns = self.check_flag("flag-newpidns");
+        if newpidns {
             cmd.new_pid_ns();
         }
         let lockfd = self.read_fd("lock-fd");
@@ -526,7 +527,19 @@ impl Supervisor {
                 Err(e) => return self.start_failed("create notification pipe", &e),
             }
         }
-        let pid = match cmd.spawn() {
+        // The common case forks and returns at once: posix_spawn would hold the supervisor
+        // until ./run had exec'd, delaying the `u` event (and s6-svc -wu) by the exec. A
+        // ./run that is missing or not executable is caught here first, so it still gets
+        // the warning and the 60-second retry; an exec that fails later (a bad interpreter)
+        // shows as ./run dying with 126 or 127, as in s6 2.11. Namespaces and locks need
+        // the reporting spawn path.
+        let spawned = if !newpidns && lockfd.is_none() && s6rs_sys::exec::is_executable(Path::new("./run")) {
+            let msg = format!("{}: warning: unable to spawn ./run: ", s6rs_sys::cli::prog());
+            cmd.fork_exec(msg.as_bytes())
+        } else {
+            cmd.spawn()
+        };
+        let pid = match spawned {
             Ok(pid) => pid,
             Err(e) => return self.start_failed("spawn ./run", &e),
         };
