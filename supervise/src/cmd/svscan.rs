@@ -556,6 +556,13 @@ fn spawn_supervisor(prog: &Path, s: &Start<'_>, console: Option<BorrowedFd<'_>>)
     if let (true, Some(c)) = (s.special, console) {
         cmd.fd(c, 2)?;
     }
+    // Fork without waiting for the exec, as 2.11 did: posix_spawn would hold the scan
+    // until each supervisor had exec'd, serialising a tree's start-up. A missing program
+    // is still reported here (and retried) by the spawn path.
+    if s6rs_sys::exec::is_executable(prog) {
+        let msg = format!("{}: warning: unable to spawn {}: ", s6rs_sys::cli::prog(), prog.display());
+        return cmd.fork_exec(msg.as_bytes());
+    }
     cmd.spawn()
 }
 
