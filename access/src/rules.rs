@@ -98,12 +98,12 @@ pub fn ip4_keys(addr: Ipv4Addr) -> impl Iterator<Item = String> {
 }
 
 /// The keys an IPv6 client is checked under: `ip6/NET_P` for P from 128 down to 0, NET
-/// written as [`ip6_fmt`] writes it. (s6 2.11 cleared the wrong bits for prefixes that are not
+/// written as [`s6rs_sys::ip6::fmt`] writes it. (s6 2.11 cleared the wrong bits for prefixes that are not
 /// multiples of 8; this is the fixed, 2.15 behaviour.)
 pub fn ip6_keys(addr: Ipv6Addr) -> impl Iterator<Item = String> {
     (0..=128u8).rev().map(move |p| {
         let net = Ipv6Net::new(addr, p).map(|n| n.network()).unwrap_or(Ipv6Addr::UNSPECIFIED);
-        format!("ip6/{}_{p}", ip6_fmt(net))
+        format!("ip6/{}_{p}", s6rs_sys::ip6::fmt(net))
     })
 }
 
@@ -139,50 +139,6 @@ pub fn reversedns_keys(name: &[u8]) -> io::Result<Vec<Vec<u8>>> {
 /// Checks a client by its host name (libs6 `s6_accessrules_keycheck_reversedns`).
 pub fn check_reversedns(backend: &dyn Backend, name: &[u8]) -> io::Result<Lookup> {
     first_match(backend, reversedns_keys(name)?)
-}
-
-/// An IPv6 address as skalibs `ip6_fmt` writes it: lowercase hex groups without leading
-/// zeros, the longest run of two or more zero groups (the first, on a tie) written `::`, and
-/// never the dotted IPv4 tail that Rust's `Display` uses for mapped addresses.
-pub fn ip6_fmt(addr: Ipv6Addr) -> String {
-    let g = addr.segments();
-    // (start, length) of the longest zero run, first on ties.
-    let mut best = (8, 0);
-    let mut i = 0;
-    while i < 8 {
-        if g[i] == 0 {
-            let start = i;
-            while i < 8 && g[i] == 0 {
-                i += 1;
-            }
-            if i - start > best.1 {
-                best = (start, i - start);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if best.1 < 2 {
-        best = (8, 0);
-    }
-    let mut s = String::with_capacity(39);
-    let mut i = 0;
-    while i < 8 {
-        if i == best.0 {
-            if i == 0 {
-                s.push(':');
-            }
-            s.push(':');
-            i += best.1;
-            continue;
-        }
-        s.push_str(&format!("{:x}", g[i]));
-        if i < 7 {
-            s.push(':');
-        }
-        i += 1;
-    }
-    s
 }
 
 /// Encodes environment changes as s6 stores them (FORMATS.md §0.6): `NAME=value\0` to set,
@@ -315,19 +271,6 @@ mod tests {
                 "ip6/::_0"
             ]
         );
-    }
-
-    #[test]
-    fn ip6_fmt_is_skalibs() {
-        let f = |s: &str| ip6_fmt(s.parse().unwrap());
-        assert_eq!(f("::"), "::");
-        assert_eq!(f("::1"), "::1");
-        assert_eq!(f("1::"), "1::");
-        assert_eq!(f("1:0:0:2:0:0:0:3"), "1:0:0:2::3");
-        assert_eq!(f("1:0:0:2:0:0:3:4"), "1::2:0:0:3:4");
-        assert_eq!(f("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
-        assert_eq!(f("::ffff:1.2.3.4"), "::ffff:102:304");
-        assert_eq!(f("fe80::00ab:0:0:1"), "fe80::ab:0:0:1");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod ere;
 pub mod event;
 pub mod exec;
 pub mod fd;
+pub mod ip6;
 pub mod lock;
 pub mod proc;
 pub mod rlimit;

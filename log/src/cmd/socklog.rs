@@ -207,49 +207,6 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     (st, len as libc::socklen_t)
 }
 
-/// skalibs `ip6_fmt`: lowercase hex groups, the first longest run of two or more zero
-/// groups written `::`, no dotted-quad form.
-pub fn ip6_fmt(ip: &Ipv6Addr) -> String {
-    let g = ip.segments();
-    let (mut best, mut best_len) = (8, 0);
-    let mut i = 0;
-    while i < 8 {
-        if g[i] == 0 {
-            let start = i;
-            while i < 8 && g[i] == 0 {
-                i += 1;
-            }
-            if i - start > best_len {
-                best = start;
-                best_len = i - start;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if best_len < 2 {
-        best = 8;
-    }
-    let mut s = String::new();
-    let mut i = 0;
-    while i < 8 {
-        if i == best {
-            if i == 0 {
-                s.push(':');
-            }
-            s.push(':');
-            i += best_len;
-        } else {
-            s.push_str(&format!("{:x}", g[i]));
-            if i < 7 {
-                s.push(':');
-            }
-            i += 1;
-        }
-    }
-    s
-}
-
 /// Drops privileges as upstream does: supplementary groups (with the gid first), then the
 /// gid, then the uid; a zero id means "leave as is".
 fn drop_privileges(o: &Opts) -> Result<(), Fatal> {
@@ -276,7 +233,7 @@ fn format_datagram(line: &mut [u8], linelen: usize, raw: bool, from: Option<Sock
     if let Some(addr) = from {
         let ip = match addr.ip() {
             IpAddr::V4(ip) => ip.to_string(),
-            IpAddr::V6(ip) => ip6_fmt(&ip),
+            IpAddr::V6(ip) => s6rs_sys::ip6::fmt(ip),
         };
         out.extend_from_slice(ip.as_bytes());
         out.push(b'_');
@@ -327,7 +284,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         (_, Some(addr)) => Sock::Udp(bind_udp(addr).map_err(|e| {
             let ip = match addr.ip() {
                 IpAddr::V4(ip) => ip.to_string(),
-                IpAddr::V6(ip) => ip6_fmt(&ip),
+                IpAddr::V6(ip) => s6rs_sys::ip6::fmt(ip),
             };
             Fatal::sys(format_args!("bind socket to ip {ip} port {}", addr.port()), &e)
         })?),
@@ -438,17 +395,6 @@ mod tests {
         assert_eq!(parse_ipport("::1"), Some("[::1]:514".parse().unwrap()));
         assert_eq!(parse_ipport("x"), None);
         assert_eq!(parse_ipport("127.0.0.1_x"), None);
-    }
-
-    #[test]
-    fn ip6_format_like_skalibs() {
-        let f = |s: &str| ip6_fmt(&s.parse().unwrap());
-        assert_eq!(f("::1"), "::1");
-        assert_eq!(f("::"), "::");
-        assert_eq!(f("fe80::1:0:0:2"), "fe80::1:0:0:2");
-        assert_eq!(f("1:0:2::"), "1:0:2::");
-        assert_eq!(f("1:0:2:3:4:5:6:7"), "1:0:2:3:4:5:6:7");
-        assert_eq!(f("::ffff:127.0.0.1"), "::ffff:7f00:1");
     }
 
     #[test]
