@@ -8,7 +8,11 @@
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 run=${1:-${TMPDIR:-/tmp}/s6rs-demo}
-cargo build --release --bins --manifest-path "$repo/Cargo.toml"
+case $run in /*) ;; *) run="$(pwd)/$run" ;; esac
+# Cargo reads .cargo/config.toml (the musl target) from the current directory.
+cd "$repo"
+rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || true
+cargo build --release --bins
 bin="$repo/target/release"
 rm -rf "$run"
 mkdir -p "$run/logs"

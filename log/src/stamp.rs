@@ -79,15 +79,14 @@ impl Clock {
 
 /// `localtime_r` or `gmtime_r`.
 fn broken_down(unix: i64, local: bool) -> Option<libc::tm> {
-    let t: libc::time_t = unix;
     // SAFETY: tm is plain data; all-zero is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call; the _r variants do not keep them.
     let res = unsafe {
         if local {
-            libc::localtime_r(&t, &mut tm)
+            libc::localtime_r(&unix, &mut tm)
         } else {
-            libc::gmtime_r(&t, &mut tm)
+            libc::gmtime_r(&unix, &mut tm)
         }
     };
     (!res.is_null()).then_some(tm)

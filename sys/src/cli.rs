@@ -10,6 +10,8 @@ use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::RwLock;
 
+mod errno_text;
+
 /// Exit code for a usage error or bad input.
 pub const EXIT_USAGE: u8 = 100;
 /// Exit code for an internal inconsistency.
@@ -91,17 +93,19 @@ impl fmt::Display for Fatal {
     }
 }
 
-/// The C library's text for an errno value, as `strerror` gives it.
+/// The text glibc's `strerror` gives for an errno value (C locale). The table is ours, not
+/// the linked C library's: real s6 links glibc, and messages must read the same.
 pub fn strerror(errno: i32) -> String {
-    let mut buf = [0u8; 128];
-    // SAFETY: buf is writable for its whole length; the GNU/XSI variants both NUL-terminate
-    // within it. We call the XSI variant through libc's `__xpg_strerror_r` binding.
-    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return format!("Unknown error {errno}");
+    match strerror_known(errno) {
+        Some(text) => text.to_owned(),
+        None => format!("Unknown error {errno}"),
     }
-    let text = CStr::from_bytes_until_nul(&buf).map(|c| c.to_string_lossy().into_owned());
-    text.unwrap_or_else(|_| format!("Unknown error {errno}"))
+}
+
+/// [`strerror`] without allocating (for a forked child): `None` where glibc would say
+/// "Unknown error N".
+pub fn strerror_known(errno: i32) -> Option<&'static str> {
+    usize::try_from(errno).ok().and_then(|i| errno_text::GLIBC.get(i).copied().flatten())
 }
 
 /// The strerror text of an `io::Error` (no Rust "(os error N)" suffix).
@@ -130,8 +134,33 @@ pub fn info(msg: impl fmt::Display) {
 /// The entry point of every binary: runs `run` on the arguments after argv\[0\], prints a
 /// fatal error if there is one, and exits with the returned code.
 pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
+    finish(name, run, std::env::args_os().skip(1).collect())
+}
+
+/// [`main`](fn@main) for a C `main` (see [`entry!`]): the arguments come from `argv`, since
+/// only glibc hands them to Rust's standard library when its runtime start-up is skipped.
+///
+/// # Safety
+/// `argv` must hold `argc` pointers to NUL-terminated strings, as the C runtime passes them.
+pub unsafe fn main_argv(
+    name: &str,
+    run: fn(Vec<OsString>) -> Result<u8, Fatal>,
+    argc: i32,
+    argv: *const *const libc::c_char,
+) -> ! {
+    let n = usize::try_from(argc).unwrap_or(0);
+    let args = (1..n)
+        .map(|i| {
+            // SAFETY: the caller guarantees argv[0..argc] are valid C strings.
+            let c = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsStr::from_bytes(c.to_bytes()).to_os_string()
+        })
+        .collect();
+    finish(name, run, args)
+}
+
+fn finish(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args: Vec<OsString>) -> ! {
     set_prog(name);
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let code = match run(args) {
         Ok(code) => code,
         Err(f) => {
@@ -155,13 +184,14 @@ pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
 /// Skipping it saves a heap page in every supervisor (a process per service, so it counts).
 /// A program using this entry point starts with SIGPIPE as its parent left it, and must
 /// ignore it itself if it writes to pipes or sockets that may close (s6-supervise does).
-/// Arguments still come from `std::env::args_os`, which glibc fills before `main`.
+/// Arguments are taken from `main`'s own `argv` (musl leaves `std::env::args_os` empty then).
 #[macro_export]
 macro_rules! entry {
     ($name:expr, $run:path) => {
         #[no_mangle]
-        extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
-            $crate::cli::main($name, $run)
+        extern "C" fn main(argc: i32, argv: *const *const ::std::ffi::c_char) -> i32 {
+            // SAFETY: the C runtime passes argc and argv as they came from execve.
+            unsafe { $crate::cli::main_argv($name, $run, argc, argv) }
         }
     };
 }
@@ -507,6 +537,13 @@ mod tests {
         assert_eq!(strerror(libc::ENOENT), "No such file or directory");
         let e = io::Error::from_raw_os_error(libc::EACCES);
         assert_eq!(errtext(&e), "Permission denied");
+        // Texts where musl and glibc differ: ours are glibc's, as real s6 prints them.
+        assert_eq!(strerror(libc::EADDRINUSE), "Address already in use");
+        assert_eq!(strerror(libc::ENAMETOOLONG), "File name too long");
+        assert_eq!(strerror(libc::ETIMEDOUT), "Connection timed out");
+        assert_eq!(strerror(41), "Unknown error 41");
+        assert_eq!(strerror(-3), "Unknown error -3");
+        assert_eq!(strerror(4096), "Unknown error 4096");
     }
 
     #[test]

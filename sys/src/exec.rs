@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Fatal, EXIT_EXEC, EXIT_NOTFOUND};
 
+mod spawner;
+pub use spawner::Spawner;
+
 /// One environment change: set `name` to a value, or unset it (`None`).
 pub type EnvMod = (OsString, Option<OsString>);
 
@@ -488,16 +491,36 @@ impl ChildMessages {
 /// if `prefix` is empty) and exits `code`.
 fn child_die(prefix: &[u8], code: i32) -> ! {
     let e = errno();
-    let mut buf = [0u8; 128];
-    // SAFETY: plain writes of live buffers, then _exit. strerror_r fills a stack buffer
-    // from libc's static table; the fork paths are only used by single-threaded callers,
-    // so no lock can be held across the fork.
+    // "Unknown error N" is built in a stack buffer: a forked child must not allocate.
+    let mut buf = *b"Unknown error -2147483648";
+    let text: &[u8] = match crate::cli::strerror_known(e) {
+        Some(t) => t.as_bytes(),
+        None => {
+            let mut digits = [0u8; 11];
+            let mut i = digits.len();
+            let mut v = e.unsigned_abs();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+                if v == 0 {
+                    break;
+                }
+            }
+            if e < 0 {
+                i -= 1;
+                digits[i] = b'-';
+            }
+            let n = digits.len() - i;
+            buf[14..14 + n].copy_from_slice(&digits[i..]);
+            &buf[..14 + n]
+        }
+    };
+    // SAFETY: plain writes of live buffers, then _exit.
     unsafe {
         if !prefix.is_empty() {
-            libc::strerror_r(e, buf.as_mut_ptr().cast(), buf.len());
-            let n = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
             libc::write(2, prefix.as_ptr().cast(), prefix.len());
-            libc::write(2, buf.as_ptr().cast(), n);
+            libc::write(2, text.as_ptr().cast(), text.len());
             libc::write(2, b"\n".as_ptr().cast(), 1);
         }
         libc::_exit(code)
@@ -775,7 +798,7 @@ mod tests {
 
     /// A child waiting for a lock holds copies of the test harness's close-on-exec fds (other
     /// tests' report pipes among them) until it execs: serialise the fork-path tests.
-    static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    pub(super) static FORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     fn scratch(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("s6rs-exec-{tag}-{}", std::process::id()));

@@ -57,6 +57,7 @@ pub fn set_child_subreaper() -> io::Result<()> {
 /// the 32 KiB buffer glibc's `opendir` allocates) are mmapped and unmapped on free instead
 /// of dirtying heap pages for the process's whole life.
 pub fn small_heap() {
+    #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only changes allocator parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 16 * 1024);
@@ -68,8 +69,11 @@ pub fn small_heap() {
 /// this before it sleeps, so the transient allocations of a transition (reading a setting,
 /// a directory listing) do not stay as private dirty pages for its whole life.
 pub fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe { libc::malloc_trim(0) };
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
 
 #[cfg(test)]

@@ -296,8 +296,8 @@ pub fn alarm_after(after: Duration) -> io::Result<()> {
     let it = libc::itimerval {
         it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
         it_value: libc::timeval {
-            tv_sec: after.as_secs().min(i32::MAX as u64) as libc::time_t,
-            tv_usec: libc::suseconds_t::from(after.subsec_micros() as i32),
+            tv_sec: after.as_secs().min(i32::MAX as u64) as _,
+            tv_usec: after.subsec_micros().into(),
         },
     };
     syscall!(setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut())).map(drop)
