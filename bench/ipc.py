@@ -8,10 +8,11 @@ two implementations alternate so that machine noise hits both alike. Prints conn
 second and p50/p99 latency (connect to EOF) for each, and the ratio ours/real for the rate
 (higher is better).
 
-Scenario (b): the same with `s6-ipcserver-access -i RULES` chained before the handler
+Scenario (b): the same with `s6-ipcserver-access -x RULES.cdb` chained before the handler
 (ours against Debian's). Scenario (c): ours with the in-process check
-(`s6-ipcserver --access-rules=RULES`, same rules, no extra exec) against Debian's chained
-figure of (b). RULES allows the benchmarking uid. Every scenario is a name and, per
+(`s6-ipcserver --access-cdb=RULES.cdb`, same rules, no extra exec) against Debian's chained
+figure of (b). RULES allows the benchmarking uid; Debian's s6-accessrules-cdb-from-fs
+compiles it (ours writes the same bytes). Every scenario is a name and, per
 implementation, (leading options, handler command line).
 
 Usage: bench/ipc.py [--threads N] [--seconds S] [--rounds K] [--maxconn C]
@@ -46,12 +47,12 @@ def plain_scenario():
 def access_scenarios(rules):
     """(b) chained s6-ipcserver-access on both sides; (c) our in-process check against
     Debian's chained s6-ipcserver-access."""
-    real_chained = ([], [os.path.join(REAL, "s6-ipcserver-access"), "-i", rules] + ECHO)
+    real_chained = ([], [os.path.join(REAL, "s6-ipcserver-access"), "-x", rules] + ECHO)
     return [
-        ("(b) s6-ipcserver + s6-ipcserver-access -i (chained)",
-         {"ours": ([], [os.path.join(OURS, "s6-ipcserver-access"), "-i", rules] + ECHO), "real": real_chained}),
-        ("(c) ours: in-process --access-rules; real: chained s6-ipcserver-access",
-         {"ours": ([f"--access-rules={rules}"], ECHO), "real": real_chained}),
+        ("(b) s6-ipcserver + s6-ipcserver-access -x cdb (chained)",
+         {"ours": ([], [os.path.join(OURS, "s6-ipcserver-access"), "-x", rules] + ECHO), "real": real_chained}),
+        ("(c) ours: in-process --access-cdb; real: chained s6-ipcserver-access -x",
+         {"ours": ([f"--access-cdb={rules}"], ECHO), "real": real_chained}),
     ]
 
 
@@ -59,7 +60,9 @@ def make_rules(tmp):
     rules = os.path.join(tmp, "rules")
     os.makedirs(os.path.join(rules, "uid", str(os.getuid())))
     open(os.path.join(rules, "uid", str(os.getuid()), "allow"), "w").close()
-    return rules
+    cdb = os.path.join(tmp, "rules.cdb")
+    subprocess.run([os.path.join(REAL, "s6-accessrules-cdb-from-fs"), cdb, rules], check=True)
+    return cdb
 
 
 def start(server, path, prog, maxconn):

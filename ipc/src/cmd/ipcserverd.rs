@@ -5,23 +5,25 @@
 //!
 //! One thread, one epoll loop over the listening socket and a signalfd. Connection tables
 //! are sized once from `-c`; while they are full the listener is taken out of the loop, so
-//! new clients wait in the kernel backlog. Handlers are started with a fork that does not
-//! wait for their exec (`Command::fork_exec`): posix_spawn would hold the server until each
-//! exec is done, and under concurrent clients that costs about a quarter of the throughput
-//! on a 2-core machine. So a handler that cannot be exec'd reports it itself, with the
-//! warning upstream's server prints (`unable to spawn PROG: ...`), and ends with 127 or 126.
+//! new clients wait in the kernel backlog. Handlers are started vfork-style, sharing our
+//! memory, but without waiting for their exec (`sys::exec::Spawner`): posix_spawn would
+//! hold the server until each exec is done, which under concurrent clients cost about a
+//! quarter of the throughput on a 2-core machine, and a fork copies page tables and leaves
+//! copy-on-write faults behind. So a handler that cannot be exec'd reports it itself, with
+//! the warning upstream's server prints (`unable to spawn PROG: ...`), and ends with 127 or
+//! 126.
 //!
 //! A caller may pass a [`ConnCheck`] to [`serve`]: it runs for each client before the spawn
 //! (the in-process form of a chained s6-ipcserver-access).
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use s6rs_sys::cli::{self, Fatal, Getopt};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
-use s6rs_sys::exec::{Command, EnvMod};
+use s6rs_sys::exec::{EnvMod, Spawner};
 use s6rs_sys::sig::{self, Trap};
 
 use crate::check::{ConnCheck, Peer, Verdict};
@@ -147,6 +149,9 @@ struct Server<'a, 'c> {
     cont: bool,
     /// Set after an accept failed for lack of resources: accept again once it passes.
     backoff: Option<Deadline>,
+    spawner: Spawner,
+    /// What a handler that cannot be exec'd prints (see [`spawn_failure`]).
+    failure_msg: Vec<u8>,
 }
 
 impl<'a, 'c> Server<'a, 'c> {
@@ -159,6 +164,8 @@ impl<'a, 'c> Server<'a, 'c> {
             uids: Vec::with_capacity(if o.lookup { max } else { 1 }),
             cont: true,
             backoff: None,
+            spawner: Spawner::new(),
+            failure_msg: spawn_failure(&o.argv, o.verbosity > 0),
         }
     }
 
@@ -270,7 +277,16 @@ impl<'a, 'c> Server<'a, 'c> {
             Verdict::Allow { argv: Some(a) } if !a.is_empty() => &a[..],
             Verdict::Allow { .. } => &self.o.argv[..],
         };
-        let pid = match spawn(argv, conn.as_fd(), &env, self.o.verbosity > 0) {
+        let fd = conn.as_raw_fd();
+        let default_argv = std::ptr::eq(argv, &self.o.argv[..]);
+        let override_msg;
+        let msg = if default_argv {
+            &self.failure_msg[..]
+        } else {
+            override_msg = spawn_failure(argv, self.o.verbosity > 0);
+            &override_msg[..]
+        };
+        let pid = match self.spawner.spawn(argv, &[(fd, 0), (fd, 1)], &env, msg) {
             Ok(pid) => pid,
             Err(e) => {
                 if self.o.verbosity > 0 {
@@ -417,17 +433,14 @@ fn bug() -> Fatal {
     Fatal::new(cli::EXIT_BUG, "internal inconsistency. Please submit a bug-report.")
 }
 
-/// Starts a handler with the connection as its fds 0 and 1. If it cannot be exec'd, it
-/// says so (when `warn`) and exits 127 or 126.
-fn spawn(argv: &[OsString], conn: BorrowedFd<'_>, env: &[EnvMod], warn: bool) -> io::Result<i32> {
-    let mut cmd = Command::new(argv)?;
-    cmd.fd(conn, 0)?.fd(conn, 1)?.env(env)?;
-    let msg = if warn {
+/// The warning a handler that cannot be exec'd prints before the error text (nothing
+/// under `-v0`).
+fn spawn_failure(argv: &[OsString], warn: bool) -> Vec<u8> {
+    if warn {
         format!("{}: warning: unable to spawn {}: ", cli::prog(), cli::show(&argv[0])).into_bytes()
     } else {
         Vec::new()
-    };
-    cmd.fork_exec(&msg)
+    }
 }
 
 #[cfg(test)]

@@ -119,6 +119,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         what: 0,
         cont: true,
         waitall: false,
+        spawner: exec::Spawner::new(),
     };
     // From here on s6-svscan must not die: recoverable errors are retried later, the others
     // exec into the crash program.
@@ -326,6 +327,8 @@ struct Svscan {
     cont: bool,
     /// Wait for every supervisor before exec'ing finish.
     waitall: bool,
+    /// Starts supervisors vfork-style, without waiting for their exec.
+    spawner: exec::Spawner,
 }
 
 impl Svscan {
@@ -444,13 +447,15 @@ impl Svscan {
 
     fn start(&mut self) {
         let (prog, console) = (&self.supervise, self.console.as_ref().map(|c| c.as_fd()));
-        let ok = self.table.start_due(Instant::now(), |s| match spawn_supervisor(prog, &s, console) {
-            Ok(pid) => Some(pid),
-            Err(e) => {
-                warn_sys(format_args!("spawn s6-supervise for {}", show(s.name)), &e);
-                None
-            }
-        });
+        let spawner = &mut self.spawner;
+        let ok =
+            self.table.start_due(Instant::now(), |s| match spawn_supervisor(spawner, prog, &s, console) {
+                Ok(pid) => Some(pid),
+                Err(e) => {
+                    warn_sys(format_args!("spawn s6-supervise for {}", show(s.name)), &e);
+                    None
+                }
+            });
         if !ok {
             self.spawn_hold = Deadline::after(SPAWN_RETRY);
         }
@@ -548,20 +553,33 @@ fn run_signal_script(s: i32) -> bool {
 
 /// Spawns `s6-supervise NAME` with its pipe end, and the console as stderr for the
 /// catch-all logger's supervisor.
-fn spawn_supervisor(prog: &Path, s: &Start<'_>, console: Option<BorrowedFd<'_>>) -> io::Result<i32> {
-    let mut cmd = Command::new(&[prog.as_os_str(), s.name])?;
+fn spawn_supervisor(
+    spawner: &mut exec::Spawner,
+    prog: &Path,
+    s: &Start<'_>,
+    console: Option<BorrowedFd<'_>>,
+) -> io::Result<i32> {
+    let argv = [prog.as_os_str(), s.name];
+    // Without waiting for the exec, as 2.11 did: posix_spawn would hold the scan until each
+    // supervisor had exec'd, serialising a tree's start-up. A missing program is still
+    // reported here (and retried) by the spawn path.
+    if s6rs_sys::exec::is_executable(prog) {
+        let mut fds = Vec::with_capacity(2);
+        if let Some((pipe, n)) = s.pipe {
+            fds.push((pipe.as_raw_fd(), n));
+        }
+        if let (true, Some(c)) = (s.special, console) {
+            fds.push((c.as_raw_fd(), 2));
+        }
+        let msg = format!("{}: warning: unable to spawn {}: ", s6rs_sys::cli::prog(), prog.display());
+        return spawner.spawn(&argv, &fds, &[], msg.as_bytes());
+    }
+    let mut cmd = Command::new(&argv)?;
     if let Some((pipe, n)) = s.pipe {
         cmd.fd(pipe, n)?;
     }
     if let (true, Some(c)) = (s.special, console) {
         cmd.fd(c, 2)?;
-    }
-    // Fork without waiting for the exec, as 2.11 did: posix_spawn would hold the scan
-    // until each supervisor had exec'd, serialising a tree's start-up. A missing program
-    // is still reported here (and retried) by the spawn path.
-    if s6rs_sys::exec::is_executable(prog) {
-        let msg = format!("{}: warning: unable to spawn {}: ", s6rs_sys::cli::prog(), prog.display());
-        return cmd.fork_exec(msg.as_bytes());
     }
     cmd.spawn()
 }
