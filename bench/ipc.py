@@ -8,6 +8,11 @@ two implementations alternate so that machine noise hits both alike. Prints conn
 second and p50/p99 latency (connect to EOF) for each, and the ratio ours/real for the rate
 (higher is better).
 
+Scenario (a'): the same with examples/ipc_ok as the handler, a static program that writes
+"ok\\n": /bin/echo is a dynamic glibc program whose start-up (glibc probes the CPU caches
+with some ninety `cpuid` instructions, each a VM exit under virtualisation) is most of a
+connection's CPU whichever server spawned it; this scenario shows the servers' own cost.
+
 Scenario (b): the same with `s6-ipcserver-access -x RULES.cdb` chained before the handler
 (ours against Debian's). Scenario (c): ours with the in-process check
 (`s6-ipcserver --access-cdb=RULES.cdb`, same rules, no extra exec) against Debian's chained
@@ -17,7 +22,7 @@ implementation, (leading options, handler command line).
 
 Usage: bench/ipc.py [--threads N] [--seconds S] [--rounds K] [--maxconn C]
 Needs real s6 at /usr/bin (apt-get install s6), `cargo build --release --bins` and
-`cargo build --release --example ipc_load` (run.sh does all three). Every process it starts
+`cargo build --release --examples` (run.sh does all three). Every process it starts
 is stopped by PID and waited for.
 """
 
@@ -37,11 +42,14 @@ LOAD = os.path.join(OURS, "examples", "ipc_load")
 
 
 ECHO = ["/bin/echo", "ok"]
+OK = [os.path.join(OURS, "examples", "ipc_ok")]
 
 
-def plain_scenario():
-    """(a): the plain super-server, handler /bin/echo."""
-    return ("(a) s6-ipcserver, handler /bin/echo", {"ours": ([], ECHO), "real": ([], ECHO)})
+def plain_scenarios():
+    """(a): the plain super-server, handler /bin/echo; (a') the same with a static handler,
+    so that the servers' own cost per connection is not hidden by glibc's start-up."""
+    return [("(a) s6-ipcserver, handler /bin/echo", {"ours": ([], ECHO), "real": ([], ECHO)}),
+            ("(a') s6-ipcserver, handler examples/ipc_ok (static)", {"ours": ([], OK), "real": ([], OK)})]
 
 
 def access_scenarios(rules):
@@ -127,12 +135,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="runs per implementation")
     ap.add_argument("--maxconn", type=int, default=40, help="s6-ipcserver -c")
     a = ap.parse_args()
-    for f in (os.path.join(OURS, "s6-ipcserver"), os.path.join(REAL, "s6-ipcserver"), LOAD):
+    for f in (os.path.join(OURS, "s6-ipcserver"), os.path.join(REAL, "s6-ipcserver"), LOAD, OK[0]):
         if not os.access(f, os.X_OK):
-            sys.exit(f"bench: missing {f} (cargo build --release --bins --example ipc_load; apt-get install s6)")
+            sys.exit(f"bench: missing {f} (cargo build --release --bins --examples; apt-get install s6)")
     tmp = tempfile.mkdtemp(prefix="s6rs-bench-ipc-")
     try:
-        for name, progs in [plain_scenario()] + access_scenarios(make_rules(tmp)):
+        for name, progs in plain_scenarios() + access_scenarios(make_rules(tmp)):
             bench(name, progs, a, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

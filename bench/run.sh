@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/s6-svscan ] || { echo "bench: install real s6 first: apt-get install s6 execline" >&2; exit 100; }
 cargo build --release --bins
-cargo build --release --example ipc_load
+cargo build --release --examples
 sync
 python3 bench/supervise_tree.py "$@"
 python3 bench/runhelpers.py
