@@ -10,3 +10,4 @@ pub mod logdir;
 pub mod script;
 pub mod stamp;
 pub mod syslog;
+pub mod zone;

@@ -4,9 +4,12 @@
 //! The TAI instant becomes UTC through skalibs' leap-second table, unless the time zone is a
 //! "right/" zone (one whose clock counts leap seconds: 1972-06-30 23:59:60 exists in it), in
 //! which case the zone itself handles them, exactly as skalibs decides at run time. A leap
-//! second prints as second 60.
+//! second prints as second 60. The zone and its arithmetic are glibc's, through
+//! [`crate::zone`], since that is what real s6's `localtime_r` and `gmtime_r` give.
 
 use s6rs_sys::tai::Tain;
+
+use crate::zone;
 
 /// The longest formatted time: a 20-digit year and the fixed rest.
 pub const MAX_LEN: usize = 48;
@@ -30,7 +33,7 @@ impl Clock {
     fn right_tz(&mut self) -> bool {
         *self.right_tz.get_or_insert_with(|| {
             // skalibs' test: does the zone show 1972-06-30 23:59:60?
-            matches!(broken_down(78_796_800, true), Some(tm) if tm.tm_sec == 60)
+            zone::process().local(78_796_800).is_some_and(|tm| tm.sec == 60)
         })
     }
 
@@ -55,41 +58,26 @@ impl Clock {
             Tain { sec, nano: 0 }.utc()?
         };
         let unix = i64::try_from(unix).ok()? - i64::from(leap);
-        let mut tm = broken_down(unix, self.local)?;
-        if leap {
-            tm.tm_sec += 1;
-        }
+        let z = zone::process();
+        let tm = if self.local { z.local(unix) } else { z.gmt(unix) }?;
         let h = &mut self.head;
-        let year = (1900 + i64::from(tm.tm_year)).max(0) as u64;
-        let mut n = put_uint(h, year);
+        // skalibs prints `1900 + tm_year` as an int widened to 64 bits: past year 2^31 - 1
+        // it wraps negative and prints as a 20-digit number.
+        let year = ((tm.year - 1900) as i32).wrapping_add(1900);
+        let mut n = put_uint(h, i64::from(year) as u64);
         h[n] = b'-';
-        put_digits(&mut h[n + 1..n + 3], (tm.tm_mon + 1) as u64);
+        put_digits(&mut h[n + 1..n + 3], u64::from(tm.mon));
         h[n + 3] = b'-';
-        put_digits(&mut h[n + 4..n + 6], tm.tm_mday as u64);
+        put_digits(&mut h[n + 4..n + 6], u64::from(tm.mday));
         h[n + 6] = b' ';
-        put_digits(&mut h[n + 7..n + 9], tm.tm_hour as u64);
+        put_digits(&mut h[n + 7..n + 9], u64::from(tm.hour));
         h[n + 9] = b':';
-        put_digits(&mut h[n + 10..n + 12], tm.tm_min as u64);
+        put_digits(&mut h[n + 10..n + 12], u64::from(tm.min));
         h[n + 12] = b':';
-        put_digits(&mut h[n + 13..n + 15], tm.tm_sec as u64);
+        put_digits(&mut h[n + 13..n + 15], u64::from(tm.sec) + u64::from(leap));
         n += 15;
         Some(n)
     }
-}
-
-/// `localtime_r` or `gmtime_r`.
-fn broken_down(unix: i64, local: bool) -> Option<libc::tm> {
-    // SAFETY: tm is plain data; all-zero is valid.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call; the _r variants do not keep them.
-    let res = unsafe {
-        if local {
-            libc::localtime_r(&unix, &mut tm)
-        } else {
-            libc::gmtime_r(&unix, &mut tm)
-        }
-    };
-    (!res.is_null()).then_some(tm)
 }
 
 /// Writes `v` in decimal, zero-padded to exactly `out.len()` digits (the low digits).
@@ -136,6 +124,13 @@ mod tests {
     fn leap_second_is_second_60() {
         let leap = Tain { sec: s6rs_sys::tai::TAI_MAGIC + 1483228836, nano: 0 };
         assert_eq!(fmt(leap, false).unwrap(), "2016-12-31 23:59:60.000000000");
+    }
+
+    #[test]
+    fn years_past_int_wrap_as_skalibs_prints_them() {
+        // Year 2^31: real s6 prints this (and then aborts on its overflowed buffer).
+        let t = Tain::parse_label(b"@40f0c29d868bfda500000007").unwrap();
+        assert_eq!(fmt(t, false).unwrap(), "18446744071562067968-01-01 00:00:00.000000007");
     }
 
     #[test]

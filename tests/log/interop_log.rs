@@ -4,10 +4,13 @@
 
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{archives, arg, content, filter, lines, mode, prog, Running};
+use s6rs_sys::tai::{Tain, TAI_MAGIC};
+
+use super::{archives, arg, content, filter, filter_env, lines, mode, prog, Running};
 use crate::support::{real, wait_until, TempDir, Tree};
 
 const T: Duration = Duration::from_secs(30);
@@ -170,16 +173,93 @@ fn each_recovers_the_others_logdir() {
     }
 }
 
+/// s6-tai64nlocal input: malformed and edge labels, then instants where zones are easiest
+/// to get wrong.
+fn tai64nlocal_input() -> Vec<u8> {
+    let mut v = b"@400000006b04daa70970034c hello\n@4000000058684700075bcd15 x\n@40000000586846a400000000 leap\n\
+@000000000000000000000000 zero\nplain\n@400000006b04daa70970034c\n@4000000000000000 short\n@400000006b04daa70970034cnospace\n\
+@3fffffffffffffff00000000 early\n@7fffffffffffffff00000000 max\n@4000000000000005 epoch-ish\n"
+        .to_vec();
+    let mut line = |t: Tain, what: &str| v.extend(format!("{} {what}\n", t.label()).as_bytes());
+    // Around the leap seconds 1972-06-30 23:59:60 and 2016-12-31 23:59:60 (TAI seconds):
+    // a "right/" zone shows second 60 itself, the others through skalibs' table.
+    for tai in [78_796_810i64, 1_483_228_836] {
+        for d in [-1, 0, 1] {
+            line(Tain { sec: TAI_MAGIC + (tai + d) as u64, nano: 999_999_999 }, "leap");
+        }
+    }
+    // DST changes (UTC) in Paris, New York, Lord Howe, Chatham and Sao Paulo, +-1 s.
+    for unix in [
+        1_711_846_800,
+        1_729_990_800,
+        1_710_054_000,
+        1_730_613_600,
+        1_554_562_800,
+        1_570_289_400,
+        1_554_559_200,
+        1_569_679_200,
+        1_541_300_400,
+        1_550_368_800,
+        436_330_000,
+        436_340_000,
+    ] {
+        for d in [-1, 0, 1] {
+            line(Tain::from_unix((unix + d) as u64, 5), "dst");
+        }
+    }
+    // Zones' footer rules in 2100 and 2400; year 8.9 million, where glibc's 32-bit day
+    // count in those rules wraps; late in year 2^31 - 1 in every zone (skalibs' `int`
+    // year wraps after it, and real s6 then overflows its buffer and aborts); past the
+    // last year glibc represents, where the label stays.
+    for unix in [
+        4_118_000_000,
+        13_586_745_600,
+        1 << 48,
+        67_767_976_233_532_799 - 15 * 3600,
+        67_768_036_191_676_800 + 2 * 86_400,
+    ] {
+        line(Tain::from_unix(unix, 0), "far");
+    }
+    v.extend(b"@400000006b04daa70970034c unterminated");
+    v
+}
+
 #[test]
 fn tai64nlocal_same_output() {
-    let input = b"@400000006b04daa70970034c hello\n@4000000058684700075bcd15 x\n@40000000586846a400000000 leap\n\
-@000000000000000000000000 zero\nplain\n@400000006b04daa70970034c\n@4000000000000000 short\n@400000006b04daa70970034cnospace\n\
-@3fffffffffffffff00000000 early\n@400000006b04daa70970034c unterminated";
-    for tz in ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "right/Europe/Paris"] {
+    let input = tai64nlocal_input();
+    let zones: &[(Option<&str>, Option<&str>)] = &[
+        (None, None),
+        (Some(""), None),
+        (Some("UTC"), None),
+        (Some("Europe/Paris"), None),
+        (Some("America/New_York"), None),
+        (Some("Asia/Kolkata"), None),
+        (Some("Australia/Lord_Howe"), None),
+        (Some("Pacific/Chatham"), None),
+        (Some("America/Sao_Paulo"), None),
+        (Some("right/Europe/Paris"), None),
+        (Some("right/UTC"), None),
+        (Some(":right/America/New_York"), None),
+        (Some("EST5EDT,M3.2.0,M11.1.0"), None),
+        (Some("<+0330>-3:30"), None),
+        (Some("CET-1CEST,M3.5.0,M10.5.0/3"), None),
+        (Some("AEST-10AEDT,M10.1.0,M4.1.0/3"), None),
+        (Some("XYZ3ABC"), None),
+        (Some("No/Such_Zone"), None),
+        (Some("garbage"), None),
+        (Some("Paris"), Some("/usr/share/zoneinfo/Europe")),
+    ];
+    assert!(Path::new("/usr/share/zoneinfo/right/UTC").exists(), "tzdata with right/ zones is missing");
+    for &(tz, tzdir) in zones {
+        let env = [("TZ", tz), ("TZDIR", tzdir)];
         for args in [&[][..], &["-g"][..]] {
-            let r = filter(&real("s6-tai64nlocal"), args, &[("TZ", tz)], input);
-            let o = filter(&prog(false, "s6-tai64nlocal"), args, &[("TZ", tz)], input);
-            assert_eq!(String::from_utf8_lossy(&o), String::from_utf8_lossy(&r), "TZ={tz} {args:?}");
+            let r = filter_env(&real("s6-tai64nlocal"), args, &env, &input);
+            let o = filter_env(&prog(false, "s6-tai64nlocal"), args, &env, &input);
+            assert_eq!(
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&r),
+                "TZ={tz:?} TZDIR={tzdir:?} {args:?}"
+            );
         }
     }
 }

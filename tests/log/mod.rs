@@ -215,10 +215,19 @@ pub fn arg(dir: &Path, name: &str) -> String {
 
 /// Runs a filter program with `input` on stdin (bounded), returning its stdout.
 pub fn filter(prog: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) -> Vec<u8> {
+    let env: Vec<(&str, Option<&str>)> = env.iter().map(|&(k, v)| (k, Some(v))).collect();
+    filter_env(prog, args, &env, input)
+}
+
+/// [`filter`] with each variable set, or removed when `None`.
+pub fn filter_env(prog: &Path, args: &[&str], env: &[(&str, Option<&str>)], input: &[u8]) -> Vec<u8> {
     let mut cmd = Command::new(prog);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-    for (k, v) in env {
-        cmd.env(k, v);
+    for &(k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
     }
     let mut child = cmd.spawn().expect("spawn filter");
     let mut stdin = child.stdin.take().unwrap();
