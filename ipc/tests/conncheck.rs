@@ -62,7 +62,7 @@ fn main() {
             let code = match s6rs_sys::fd::move_to(l, 0) {
                 Ok(fd0) => {
                     std::mem::forget(fd0);
-                    ipcserverd::serve(&opts, Some(&mut Check { seen: 0 })).map_or_else(|f| f.code, |c| c)
+                    ipcserverd::serve(&opts, Some(&mut Check { seen: 0 })).unwrap_or_else(|f| f.code)
                 }
                 Err(_) => 111,
             };
