@@ -11,7 +11,13 @@ that implementation's s6-svscan. Measures:
   * time until every process is gone after `s6-svscanctl -t`.
 Prints each figure and the ratio ours/real (lower is better).
 
-Usage: bench/supervise_tree.py [--services N] [--rounds K]
+Each implementation builds --trees trees (alternating with the other); figures are medians
+over all trees. The scan directories go on tmpfs (/dev/shm) when there is one, as in real
+systems (s6-linux-init's scan directory is in /run): on ext4, allocating the inodes of the
+fresh supervise/ and event/ directories (identical work for both implementations) takes most
+of the start-up window.
+
+Usage: bench/supervise_tree.py [--services N] [--rounds K] [--trees T] [--dir DIR]
 Needs real s6 at /usr/bin (apt-get install s6) and `cargo build --release` done (run.sh
 does both checks). Only processes this script starts are stopped, by PID.
 """
@@ -73,8 +79,10 @@ def wait_for(cond, timeout, what, step=0.001):
         time.sleep(step)
 
 
-def bench(name, bindir, n, rounds):
-    tmp = tempfile.mkdtemp(prefix=f"s6rs-bench-{name}-")
+def bench(name, bindir, n, rounds, base):
+    """One tree of `n` services under `bindir`'s programs, created in a fresh directory of
+    `base`; returns each metric's samples."""
+    tmp = tempfile.mkdtemp(prefix=f"s6rs-bench-{name}-", dir=base)
     scan = os.path.join(tmp, "scan")
     os.mkdir(scan)
     for i in range(n):
@@ -103,14 +111,14 @@ def bench(name, bindir, n, rounds):
             return not pending
 
         wait_for(all_up, 60, "all services up", 0.002)
-        res["all up (ms)"] = (time.monotonic() - t0) * 1000
+        res["all up (ms)"] = [(time.monotonic() - t0) * 1000]
 
         subprocess.run(["sync"], check=True)
         time.sleep(0.2)
         sups = children(svscan.pid)
         mems = [mem_kb(p) for p in sups]
-        res["supervisor Private_Dirty (kB)"] = statistics.mean(m[0] for m in mems)
-        res["supervisor Pss (kB)"] = statistics.mean(m[1] for m in mems)
+        res["supervisor Private_Dirty (kB)"] = [statistics.mean(m[0] for m in mems)]
+        res["supervisor Pss (kB)"] = [statistics.mean(m[1] for m in mems)]
 
         svc_bin = os.path.join(bindir, "s6-svc")
         target = svcs[0]
@@ -125,8 +133,8 @@ def bench(name, bindir, n, rounds):
             t = time.monotonic()
             subprocess.run([svc_bin, "-T", "30000", "-wu", "-u", target], env=env, check=True)
             up.append((time.monotonic() - t) * 1000)
-        res["s6-svc -wd -d (ms)"] = statistics.median(down)
-        res["s6-svc -wu -u (ms)"] = statistics.median(up)
+        res["s6-svc -wd -d (ms)"] = down
+        res["s6-svc -wu -u (ms)"] = up
 
         pids = set(sups)
         for s in svcs:
@@ -143,13 +151,22 @@ def bench(name, bindir, n, rounds):
         signal.alarm(0)
         wait_for(lambda: not any(os.path.exists(f"/proc/{p}") and not is_zombie(p) for p in pids),
                  60, "all processes gone")
-        res["teardown (ms)"] = (time.monotonic() - t) * 1000
+        res["teardown (ms)"] = [(time.monotonic() - t) * 1000]
         svscan = None
     finally:
         if svscan is not None:
             kill_tree(svscan, svcs)
         shutil.rmtree(tmp, ignore_errors=True)
     return res
+
+
+def default_base():
+    """A tmpfs when there is one: scan directories live on tmpfs in real systems (/run), and
+    on a disk filesystem the inode allocations of 100 new supervise/ and event/ directories
+    (the same for both implementations) dominate the start-up window."""
+    if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+        return "/dev/shm"
+    return tempfile.gettempdir()
 
 
 def is_zombie(pid):
@@ -174,15 +191,24 @@ def kill_tree(svscan, svcs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--services", type=int, default=100)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="control round trips per tree")
+    ap.add_argument("--trees", type=int, default=5, help="trees per implementation, alternating")
+    ap.add_argument("--dir", default=default_base(), help="where the scan directories go")
     a = ap.parse_args()
     for b in ("s6-svscan", "s6-supervise", "s6-svc", "s6-svscanctl", "s6-svlisten", "s6-svwait"):
         for d in (OURS, REAL):
             if not os.access(os.path.join(d, b), os.X_OK):
                 sys.exit(f"bench: missing {os.path.join(d, b)} (cargo build --release; apt-get install s6)")
-    real = bench("real", REAL, a.services, a.rounds)
-    ours = bench("ours", OURS, a.services, a.rounds)
-    print(f"supervision tree, {a.services} services, {a.rounds} control rounds")
+    samples = {"real": {}, "ours": {}}
+    # Alternating trees, so that machine noise hits both implementations alike.
+    for _ in range(a.trees):
+        for impl, bindir in (("real", REAL), ("ours", OURS)):
+            for k, v in bench(impl, bindir, a.services, a.rounds, a.dir).items():
+                samples[impl].setdefault(k, []).extend(v)
+    real = {k: statistics.median(v) for k, v in samples["real"].items()}
+    ours = {k: statistics.median(v) for k, v in samples["ours"].items()}
+    print(f"supervision tree, {a.services} services in {a.dir}, {a.trees} trees each, "
+          f"{a.rounds} control rounds per tree, medians")
     print(f"{'metric':34} {'real s6':>10} {'s6-rs':>10} {'ratio':>7}")
     for k in real:
         r, o = real[k], ours[k]
