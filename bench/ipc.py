@@ -8,6 +8,8 @@ two implementations alternate so that machine noise hits both alike. Prints conn
 second and p50/p99 latency (connect to EOF) for each, and the ratio ours/real for the rate
 (higher is better).
 
+The servers run with the environment PATH=/usr/bin:/bin only, as under a supervision tree.
+
 Scenario (a'): the same with examples/ipc_ok as the handler, a static program that writes
 "ok\\n": /bin/echo is a dynamic glibc program whose start-up (glibc probes the CPU caches
 with some ninety `cpuid` instructions, each a VM exit under virtualisation) is most of a
@@ -42,6 +44,11 @@ LOAD = os.path.join(OURS, "examples", "ipc_load")
 
 
 ECHO = ["/bin/echo", "ok"]
+# Servers (and so their handlers) get the environment a supervision tree gives its services,
+# not whatever the caller's shell holds: with LANG=C.UTF-8, say, every /bin/echo loads
+# locale data, which adds the same cost per connection to both sides and makes the figures
+# depend on who runs the bench.
+SERVER_ENV = {"PATH": "/usr/bin:/bin"}
 OK = [os.path.join(OURS, "examples", "ipc_ok")]
 
 
@@ -77,7 +84,8 @@ def start(server, path, prog, maxconn):
     """Starts a server; returns it once it has written its readiness newline."""
     pre, prog = prog
     argv = [server] + pre + ["-1", "-q", "-c", str(maxconn), path] + prog
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         env=SERVER_ENV)
     line = p.stdout.readline()
     if line != b"\n":
         stop(p)
