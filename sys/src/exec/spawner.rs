@@ -127,7 +127,8 @@ extern "C" {
 }
 
 impl Spawner {
-    /// Snapshots the environment, `PATH` and the signal dispositions.
+    /// Snapshots the environment, `PATH` and the signal dispositions (so a disposition
+    /// changed afterwards is not seen: create the spawner once the program's are set).
     pub fn new() -> Spawner {
         let mut base_env = Vec::new();
         // SAFETY: reading the NULL-terminated `environ` array in a single-threaded caller.
@@ -141,17 +142,22 @@ impl Spawner {
         let path = std::env::var_os("PATH")
             .map(|p| p.as_bytes().split(|&b| b == b':').map(<[u8]>::to_vec).collect())
             .unwrap_or_default();
-        let mut resets: Vec<i32> = crate::sig::SPAWN_DEFAULTS.to_vec();
+        // Only what is not already at its default: a child inherits the rest as it is, and
+        // each reset is a system call in every spawn of a hot path.
+        let mut resets = Vec::new();
         for s in 1..=libc::SIGRTMAX() {
-            if s == libc::SIGKILL || s == libc::SIGSTOP || resets.contains(&s) {
+            if s == libc::SIGKILL || s == libc::SIGSTOP {
                 continue;
             }
             // SAFETY: querying only (null new action); sa is plain data.
             let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-            let handled = unsafe { libc::sigaction(s, std::ptr::null(), &mut sa) } == 0
-                && sa.sa_sigaction != libc::SIG_DFL
-                && sa.sa_sigaction != libc::SIG_IGN;
-            if handled {
+            if unsafe { libc::sigaction(s, std::ptr::null(), &mut sa) } != 0
+                || sa.sa_sigaction == libc::SIG_DFL
+            {
+                continue;
+            }
+            let handled = sa.sa_sigaction != libc::SIG_IGN;
+            if handled || crate::sig::SPAWN_DEFAULTS.contains(&s) {
                 resets.push(s);
             }
         }
