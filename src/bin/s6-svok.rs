@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svok", s6rs_supervise::cmd::svok::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svok::SPEC, s6rs_supervise::cmd::svok::run)
 }

@@ -11,6 +11,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::RwLock;
 
 mod errno_text;
+mod spec;
+
+pub use spec::{Flag, Show, Spec};
 
 /// Exit code for a usage error or bad input.
 pub const EXIT_USAGE: u8 = 100;
@@ -132,9 +135,10 @@ pub fn info(msg: impl fmt::Display) {
 }
 
 /// The entry point of every binary: runs `run` on the arguments after argv\[0\], prints a
-/// fatal error if there is one, and exits with the returned code.
-pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
-    finish(name, run, std::env::args_os().skip(1).collect())
+/// fatal error if there is one, and exits with the returned code. `--help` as the only
+/// argument prints the program's help (from its [`Spec`]) and exits 0.
+pub fn main(spec: &'static Spec, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
+    finish(spec, run, std::env::args_os().skip(1).collect())
 }
 
 /// [`main`](fn@main) for a C `main` (see [`entry!`]): the arguments come from `argv`, since
@@ -143,7 +147,7 @@ pub fn main(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>) -> ! {
 /// # Safety
 /// `argv` must hold `argc` pointers to NUL-terminated strings, as the C runtime passes them.
 pub unsafe fn main_argv(
-    name: &str,
+    spec: &'static Spec,
     run: fn(Vec<OsString>) -> Result<u8, Fatal>,
     argc: i32,
     argv: *const *const libc::c_char,
@@ -156,11 +160,15 @@ pub unsafe fn main_argv(
             OsStr::from_bytes(c.to_bytes()).to_os_string()
         })
         .collect();
-    finish(name, run, args)
+    finish(spec, run, args)
 }
 
-fn finish(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args: Vec<OsString>) -> ! {
-    set_prog(name);
+fn finish(spec: &'static Spec, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args: Vec<OsString>) -> ! {
+    set_prog(spec.name);
+    if args.len() == 1 && args[0] == "--help" {
+        let ok = io::stdout().lock().write_all(spec.help().as_bytes()).is_ok();
+        std::process::exit(if ok { 0 } else { i32::from(EXIT_SYS) })
+    }
     let code = match run(args) {
         Ok(code) => code,
         Err(f) => {
@@ -177,7 +185,7 @@ fn finish(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args: Vec<OsS
 ///
 /// ```text
 /// #![no_main]
-/// s6rs_sys::entry!("s6-svok", s6rs_supervise::cmd::svok::run);
+/// s6rs_sys::entry!(s6rs_supervise::cmd::svok::SPEC, s6rs_supervise::cmd::svok::run);
 /// ```
 ///
 /// Rust's start-up reads `/proc/self/maps` to place a stack guard and ignores SIGPIPE.
@@ -187,11 +195,11 @@ fn finish(name: &str, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args: Vec<OsS
 /// Arguments are taken from `main`'s own `argv` (musl leaves `std::env::args_os` empty then).
 #[macro_export]
 macro_rules! entry {
-    ($name:expr, $run:path) => {
+    ($spec:path, $run:path) => {
         #[no_mangle]
         extern "C" fn main(argc: i32, argv: *const *const ::std::ffi::c_char) -> i32 {
             // SAFETY: the C runtime passes argc and argv as they came from execve.
-            unsafe { $crate::cli::main_argv($name, $run, argc, argv) }
+            unsafe { $crate::cli::main_argv(&$spec, $run, argc, argv) }
         }
     };
 }
@@ -222,16 +230,57 @@ impl Opt {
 /// options come back in command-line order.
 pub struct Getopt<'a> {
     args: &'a [OsString],
-    spec: &'a str,
+    known: Known<'a>,
     idx: usize,
     pos: usize,
-    longs: &'a [LongOpt],
+}
+
+/// What a [`Getopt`] accepts: a classic getopt letter string with long options beside it,
+/// or a program's option table.
+#[derive(Clone, Copy)]
+enum Known<'a> {
+    Letters(&'a str, &'a [LongOpt]),
+    Table(&'a [Flag]),
+}
+
+impl Known<'_> {
+    /// Whether `c` is a short option, and if so whether it takes an argument.
+    fn short(self, c: char) -> Option<bool> {
+        match self {
+            Known::Letters(spec, _) => {
+                let i = spec.find(c).filter(|_| c != ':')?;
+                Some(spec.as_bytes().get(i + 1) == Some(&b':'))
+            }
+            Known::Table(flags) => flags.iter().find(|f| f.short == c && f.show != Show::LongOnly).map(|f| f.arg.is_some()),
+        }
+    }
+
+    /// The option letter a long name stands for, and whether it takes an argument.
+    fn long(self, name: &[u8]) -> Option<(char, bool)> {
+        match self {
+            Known::Letters(spec, longs) => {
+                let l = longs.iter().find(|l| l.name.as_bytes() == name)?;
+                let i = spec.find(l.short).filter(|_| l.short != ':');
+                Some((l.short, i.is_some_and(|i| spec.as_bytes().get(i + 1) == Some(&b':'))))
+            }
+            Known::Table(flags) => flags
+                .iter()
+                .find(|f| f.long.is_some_and(|l| l.as_bytes() == name))
+                .map(|f| (f.short, f.arg.is_some())),
+        }
+    }
 }
 
 impl<'a> Getopt<'a> {
     /// Starts parsing `args` (argv without argv\[0\]) against `spec`, e.g. `"wuT:s:"`.
     pub fn new(args: &'a [OsString], spec: &'a str) -> Getopt<'a> {
-        Getopt { args, spec, idx: 0, pos: 0, longs: &[] }
+        Getopt { args, known: Known::Letters(spec, &[]), idx: 0, pos: 0 }
+    }
+
+    /// Starts parsing `args` against a program's option table, long options included
+    /// (read them with [`Getopt::next_long`]).
+    pub fn with_table(args: &'a [OsString], flags: &'a [Flag]) -> Getopt<'a> {
+        Getopt { args, known: Known::Table(flags), idx: 0, pos: 0 }
     }
 
     /// Index of the first operand once parsing has finished.
@@ -262,13 +311,12 @@ impl<'a> Getopt<'a> {
         let c = word[self.pos] as char;
         self.pos += 1;
         let at_end = self.pos >= word.len();
-        let Some(i) = self.spec.find(c).filter(|_| c != ':') else {
+        let Some(takes_arg) = self.known.short(c) else {
             if at_end {
                 self.advance();
             }
             return Some(Err(c));
         };
-        let takes_arg = self.spec.as_bytes().get(i + 1) == Some(&b':');
         if !takes_arg {
             if at_end {
                 self.advance();
@@ -343,7 +391,7 @@ impl<'a> Getopt<'a> {
     /// `--NAME=VALUE` is looked up in `longs`; a long option takes its value only in the `=`
     /// form. Use [`Getopt::next_long`] to read the options.
     pub fn with_long(args: &'a [OsString], spec: &'a str, longs: &'a [LongOpt]) -> Getopt<'a> {
-        Getopt { args, spec, idx: 0, pos: 0, longs }
+        Getopt { args, known: Known::Letters(spec, longs), idx: 0, pos: 0 }
     }
 
     /// The next option, short or long, in command-line order.
@@ -356,36 +404,23 @@ impl<'a> Getopt<'a> {
             }
         }
         let res = self.next()?;
-        Some(res.map_err(|c| if self.takes_arg(c) { BadOpt::MissingArg(c) } else { BadOpt::Short(c) }))
-    }
-
-    fn takes_arg(&self, c: char) -> bool {
-        c != ':' && self.spec.find(c).is_some_and(|i| self.spec.as_bytes().get(i + 1) == Some(&b':'))
+        let known = self.known;
+        Some(res.map_err(|c| if known.short(c) == Some(true) { BadOpt::MissingArg(c) } else { BadOpt::Short(c) }))
     }
 
     fn long(&self, word: &[u8]) -> Result<Opt, BadOpt> {
         let text = String::from_utf8_lossy(word).into_owned();
         let body = &word[2..];
-        let takes_arg = |c: char| self.takes_arg(c);
         match body.iter().position(|&b| b == b'=') {
             Some(0) => Err(BadOpt::Invalid(text)),
-            Some(eq) => {
-                let name = &body[..eq];
-                let found = self.longs.iter().find(|l| l.name.as_bytes() == name && takes_arg(l.short));
-                match found {
-                    Some(l) => {
-                        Ok(Opt { c: l.short, arg: Some(OsStr::from_bytes(&body[eq + 1..]).to_owned()) })
-                    }
-                    None => Err(BadOpt::WithArg(text)),
-                }
-            }
-            None => {
-                let found = self.longs.iter().find(|l| l.name.as_bytes() == body && !takes_arg(l.short));
-                match found {
-                    Some(l) => Ok(Opt { c: l.short, arg: None }),
-                    None => Err(BadOpt::Boolean(text)),
-                }
-            }
+            Some(eq) => match self.known.long(&body[..eq]) {
+                Some((c, true)) => Ok(Opt { c, arg: Some(OsStr::from_bytes(&body[eq + 1..]).to_owned()) }),
+                _ => Err(BadOpt::WithArg(text)),
+            },
+            None => match self.known.long(body) {
+                Some((c, false)) => Ok(Opt { c, arg: None }),
+                _ => Err(BadOpt::Boolean(text)),
+            },
         }
     }
 }

@@ -8,13 +8,20 @@ use std::io;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use s6rs_sys::cli::Fatal;
+use s6rs_sys::cli::{Fatal, Spec};
 
-const USAGE: &str = "s6-svok servicedir";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-svok",
+    operands: "servicedir",
+    about: "Exits 0 if an s6-supervise process is running on servicedir, 1 if not.",
+    doc: "s6-svok.html",
+    flags: &[],
+};
 
 /// Runs s6-svok.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let Some(dir) = args.first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = args.first() else { return Err(SPEC.usage_error()) };
     let supervised = is_supervised(Path::new(dir))
         .map_err(|e| Fatal::sys(format_args!("check {}", dir.to_string_lossy()), &e))?;
     Ok(u8::from(!supervised))
