@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-applyuidgid", s6rs_supervise::cmd::applyuidgid::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::applyuidgid::SPEC, s6rs_supervise::cmd::applyuidgid::run)
 }

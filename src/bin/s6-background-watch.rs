@@ -1,3 +1,6 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-background-watch", s6rs_supervise::cmd::background_watch::run)
+    s6rs_sys::cli::main(
+        &s6rs_supervise::cmd::background_watch::SPEC,
+        s6rs_supervise::cmd::background_watch::run,
+    )
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-cleanfifodir", s6rs_supervise::cmd::cleanfifodir::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::cleanfifodir::SPEC, s6rs_supervise::cmd::cleanfifodir::run)
 }

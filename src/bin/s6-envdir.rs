@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-envdir", s6rs_supervise::cmd::envdir::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::envdir::SPEC, s6rs_supervise::cmd::envdir::run)
 }

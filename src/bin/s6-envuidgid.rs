@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-envuidgid", s6rs_supervise::cmd::envuidgid::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::envuidgid::SPEC, s6rs_supervise::cmd::envuidgid::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-fghack", s6rs_supervise::cmd::fghack::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::fghack::SPEC, s6rs_supervise::cmd::fghack::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-ftrig-listen", s6rs_supervise::cmd::ftrig_listen::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::ftrig_listen::SPEC, s6rs_supervise::cmd::ftrig_listen::run)
 }

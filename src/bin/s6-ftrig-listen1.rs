@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-ftrig-listen1", s6rs_supervise::cmd::ftrig_listen1::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::ftrig_listen1::SPEC, s6rs_supervise::cmd::ftrig_listen1::run)
 }

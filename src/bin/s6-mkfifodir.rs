@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-mkfifodir", s6rs_supervise::cmd::mkfifodir::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::mkfifodir::SPEC, s6rs_supervise::cmd::mkfifodir::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-notifyoncheck", s6rs_supervise::cmd::notifyoncheck::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::notifyoncheck::SPEC, s6rs_supervise::cmd::notifyoncheck::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-permafailon", s6rs_supervise::cmd::permafailon::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::permafailon::SPEC, s6rs_supervise::cmd::permafailon::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-setlock", s6rs_supervise::cmd::setlock::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::setlock::SPEC, s6rs_supervise::cmd::setlock::run)
 }

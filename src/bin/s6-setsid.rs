@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-setsid", s6rs_supervise::cmd::setsid::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::setsid::SPEC, s6rs_supervise::cmd::setsid::run)
 }

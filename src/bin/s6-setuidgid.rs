@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-setuidgid", s6rs_supervise::cmd::setuidgid::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::setuidgid::SPEC, s6rs_supervise::cmd::setuidgid::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-softlimit", s6rs_supervise::cmd::softlimit::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::softlimit::SPEC, s6rs_supervise::cmd::softlimit::run)
 }

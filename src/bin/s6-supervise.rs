@@ -1,2 +1,2 @@
 #![no_main]
-s6rs_sys::entry!("s6-supervise", s6rs_supervise::cmd::supervise::run);
+s6rs_sys::entry!(s6rs_supervise::cmd::supervise::SPEC, s6rs_supervise::cmd::supervise::run);

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svc", s6rs_supervise::cmd::svc::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svc::SPEC, s6rs_supervise::cmd::svc::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svdt-clear", s6rs_supervise::cmd::svdt_clear::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svdt_clear::SPEC, s6rs_supervise::cmd::svdt_clear::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svdt", s6rs_supervise::cmd::svdt::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svdt::SPEC, s6rs_supervise::cmd::svdt::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svlink", s6rs_supervise::cmd::svlink::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svlink::SPEC, s6rs_supervise::cmd::svlink::run)
 }

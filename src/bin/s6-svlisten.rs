@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svlisten", s6rs_supervise::cmd::svlisten::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svlisten::SPEC, s6rs_supervise::cmd::svlisten::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svlisten1", s6rs_supervise::cmd::svlisten1::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svlisten1::SPEC, s6rs_supervise::cmd::svlisten1::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svperms", s6rs_supervise::cmd::svperms::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svperms::SPEC, s6rs_supervise::cmd::svperms::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svscan", s6rs_supervise::cmd::svscan::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svscan::SPEC, s6rs_supervise::cmd::svscan::run)
 }

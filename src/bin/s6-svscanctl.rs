@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svscanctl", s6rs_supervise::cmd::svscanctl::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svscanctl::SPEC, s6rs_supervise::cmd::svscanctl::run)
 }

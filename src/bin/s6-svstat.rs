@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svstat", s6rs_supervise::cmd::svstat::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svstat::SPEC, s6rs_supervise::cmd::svstat::run)
 }

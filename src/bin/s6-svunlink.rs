@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svunlink", s6rs_supervise::cmd::svunlink::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svunlink::SPEC, s6rs_supervise::cmd::svunlink::run)
 }

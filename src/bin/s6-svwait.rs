@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-svwait", s6rs_supervise::cmd::svwait::run)
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::svwait::SPEC, s6rs_supervise::cmd::svwait::run)
 }

@@ -26,7 +26,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use regex::bytes::Regex;
-use s6rs_sys::cli::{self, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::ere;
 use s6rs_sys::event::{EventLoop, Watch};
@@ -201,8 +201,9 @@ pub fn wait_for(
     }
 }
 
-/// Long options of the ftrig programs that take only a timeout.
-const LONG_TIMEOUT: &[LongOpt] = &[LongOpt { name: "timeout", short: 't' }];
+/// The `-t timeout` (`--timeout=timeout`) option of the listener programs.
+pub const TIMEOUT: Flag =
+    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)").long("timeout");
 
 /// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
 pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
@@ -213,15 +214,18 @@ pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
 
 /// Parses the options of the listener programs whose only option is `-t timeout`
 /// (`--timeout=timeout`): s6-ftrig-wait and s6-ftrig-listen1. Returns the deadline and the
-/// operands; a bad option is reported as upstream's gol does, with `usage`.
-pub fn timeout_options<'a>(args: &'a [OsString], usage: &str) -> Result<(Deadline, &'a [OsString]), Fatal> {
+/// operands; a bad option is reported as upstream's gol does, with `spec`'s usage line.
+pub fn timeout_options<'a>(
+    args: &'a [OsString],
+    spec: &'a Spec,
+) -> Result<(Deadline, &'a [OsString]), Fatal> {
     let mut deadline = Deadline::Never;
-    let mut g = Getopt::with_long(args, "t:", LONG_TIMEOUT);
+    let mut g = spec.getopt(args);
     while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(usage))?;
+        let opt = opt.map_err(|e| e.fatal(&spec.usage()))?;
         match opt.c {
             't' => deadline = parse_timeout(opt.arg_str())?,
-            _ => return Err(Fatal::usage(usage)),
+            _ => return Err(spec.usage_error()),
         }
     }
     Ok((deadline, g.operands()))

@@ -30,7 +30,7 @@ use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::fifodir;
@@ -243,6 +243,27 @@ pub fn timeout(arg: &str) -> Option<Deadline> {
     s6rs_sys::cli::parse_uint::<u64>(arg).map(Deadline::from_ms)
 }
 
+/// The state flags the waiting tools share, in their usage-line order:
+/// `[ -U | -u | -d | -D | -r | -R ]`.
+pub const GOAL_FLAGS: [Flag; 6] = [
+    Flag::new('U', Show::Own, "wait until up and ready"),
+    Flag::new('u', Show::Or, "wait until up (the default)"),
+    Flag::new('d', Show::Or, "wait until down"),
+    Flag::new('D', Show::Or, "wait until down and finished (./finish done)"),
+    Flag::new('r', Show::Or, "wait until restarted: down, then up"),
+    Flag::new('R', Show::Or, "wait until restarted and ready"),
+];
+
+/// `[ -a | -o ]` of s6-svwait and s6-svlisten.
+pub const ALL_ANY_FLAGS: [Flag; 2] = [
+    Flag::new('a', Show::Own, "wait for every service (the default)"),
+    Flag::new('o', Show::Or, "wait for one service"),
+];
+
+/// `-t timeout` of the waiting tools.
+pub const TIMEOUT_FLAG: Flag =
+    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)");
+
 /// The options the waiting tools share:
 /// `[ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,23 +277,19 @@ pub struct Options {
 }
 
 impl Options {
-    /// Parses the options of `args` and returns them with the operands. `with_any` accepts
-    /// `-a`/`-o` (s6-svwait, s6-svlisten; s6-svlisten1 watches one service and has neither).
-    /// Any bad option is a usage error showing `usage`.
-    pub fn parse<'a>(
-        args: &'a [OsString],
-        with_any: bool,
-        usage: &str,
-    ) -> Result<(Options, &'a [OsString]), Fatal> {
+    /// Parses the options of `args` against `spec` (built from [`GOAL_FLAGS`], maybe
+    /// [`ALL_ANY_FLAGS`], and [`TIMEOUT_FLAG`]: s6-svlisten1 watches one service and has no
+    /// `-a`/`-o`) and returns them with the operands. Any bad option is a usage error.
+    pub fn parse<'a>(args: &'a [OsString], spec: &'a Spec) -> Result<(Options, &'a [OsString]), Fatal> {
         let mut o = Options { goal: Goal::Up, any: false, deadline: Deadline::Never };
-        let mut g = Getopt::new(args, if with_any { "uUdDrRaot:" } else { "uUdDrRt:" });
+        let mut g = spec.getopt(args);
         while let Some(opt) = g.next() {
-            let opt = opt.map_err(|_| Fatal::usage(usage))?;
+            let opt = opt.map_err(|_| spec.usage_error())?;
             match opt.c {
                 'a' => o.any = false,
                 'o' => o.any = true,
-                't' => o.deadline = timeout(opt.arg_str()).ok_or_else(|| Fatal::usage(usage))?,
-                c => o.goal = Goal::from_opt(c).ok_or_else(|| Fatal::usage(usage))?,
+                't' => o.deadline = timeout(opt.arg_str()).ok_or_else(|| spec.usage_error())?,
+                c => o.goal = Goal::from_opt(c).ok_or_else(|| spec.usage_error())?,
             }
         }
         Ok((o, g.operands()))

@@ -4,17 +4,39 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 use s6rs_sys::user;
 
-const USAGE: &str = "s6-applyuidgid [ -z ] [ -u uid ] [ -g gid ] [ -G gidlist ] [ -U ] prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-applyuidgid",
+    operands: "prog...",
+    about: "Changes the process's groups, gid and uid to the given ids, then runs prog.",
+    doc: "s6-applyuidgid.html",
+    flags: &[
+        Flag::new('z', Show::Own, "remove UID, GID and GIDLIST from the environment given to prog"),
+        Flag::arg('u', "uid", Show::Own, "switch to this numeric user id"),
+        Flag::arg('g', "gid", Show::Own, "switch to this numeric group id"),
+        Flag::arg(
+            'G',
+            "gidlist",
+            Show::Own,
+            "set the supplementary groups to this comma-separated list of gids",
+        ),
+        Flag::new(
+            'U',
+            Show::Own,
+            "take the ids from the UID, GID and GIDLIST variables (later options override)",
+        ),
+    ],
+};
 
 /// Runs s6-applyuidgid.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let usage = || Fatal::usage(USAGE);
+    let usage = || SPEC.usage_error();
     let (mut uid, mut gid, mut gids, mut unexport) = (0u32, 0u32, None::<Vec<u32>>, false);
-    let mut g = Getopt::new(&args, "zUu:g:G:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str();

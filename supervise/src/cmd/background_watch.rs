@@ -18,17 +18,32 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use s6rs_sys::cli::{self, parse_uint, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::exec::{self, Command, WaitStatus};
 use s6rs_sys::sig::{self, SigSet, Trap};
 use s6rs_sys::{fd, proc};
 
-const USAGE: &str = "s6-background-watch [ -t timeout ] [ -d notif ] pidfile prog...";
-
-const LONGS: &[LongOpt] =
-    &[LongOpt { name: "timeout-ready", short: 't' }, LongOpt { name: "notification-fd", short: 'd' }];
+/// The command line (2.14's, with its long options).
+pub const SPEC: Spec = Spec {
+    name: "s6-background-watch",
+    operands: "pidfile prog...",
+    about: "Runs a self-backgrounding daemon and stays in the foreground in its place, \
+            relaying signals to it and exiting with its status.",
+    doc: "s6-background-watch.html",
+    flags: &[
+        Flag::arg(
+            't',
+            "timeout",
+            Show::Own,
+            "kill prog if it has not exited after this many milliseconds (0: wait forever)",
+        )
+        .long("timeout-ready"),
+        Flag::arg('d', "notif", Show::Own, "write a newline to this fd once the daemon's pid is known")
+            .long("notification-fd"),
+    ],
+};
 
 /// Exit code when the pidfile is missing or does not hold a pid.
 const EXIT_PIDFILE: u8 = 104;
@@ -38,21 +53,21 @@ const PIDFILE_MAX: usize = 128;
 
 /// Runs s6-background-watch.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::with_long(&args, "t:d:", LONGS);
+    let mut g = SPEC.getopt(&args);
     let mut timeout = 0u32;
     let mut notif: Option<i32> = None;
     while let Some(o) = g.next_long() {
-        let o = o.map_err(|b| b.fatal(USAGE))?;
-        let n: u32 = parse_uint(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
-        let n = i32::try_from(n).map_err(|_| Fatal::usage(USAGE))?;
+        let o = o.map_err(|b| b.fatal(&SPEC.usage()))?;
+        let n: u32 = parse_uint(o.arg_str()).ok_or_else(|| SPEC.usage_error())?;
+        let n = i32::try_from(n).map_err(|_| SPEC.usage_error())?;
         match o.c {
             't' => timeout = n as u32,
             _ => notif = Some(n),
         }
     }
-    let [pidfile, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let [pidfile, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let notif = match notif {
         Some(n) if n < 3 => return Err(Fatal::bad("notification-fd must be 3 or more")),

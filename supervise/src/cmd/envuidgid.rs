@@ -5,12 +5,30 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 use s6rs_sys::user;
 
-const USAGE: &str =
-    "s6-envuidgid [ -i | -D defaultuid:defaultgid:defaultgidlist ] [ -u | -g | -B ] [ -n ] account prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-envuidgid",
+    operands: "account prog...",
+    about: "Puts an account's uid, gid and supplementary groups into UID, GID and GIDLIST, then runs prog.",
+    doc: "s6-envuidgid.html",
+    flags: &[
+        Flag::new('i', Show::Own, "an unknown account is an error, exit 1 (the default)"),
+        Flag::arg(
+            'D',
+            "defaultuid:defaultgid:defaultgidlist",
+            Show::Or,
+            "values to use if the account is unknown",
+        ),
+        Flag::new('u', Show::Own, "account is a user: set UID only"),
+        Flag::new('g', Show::Or, "account is a group: set GID only"),
+        Flag::new('B', Show::Or, "account is user:group: set UID and GID"),
+        Flag::new('n', Show::Own, "take a name that is not in the databases as a number"),
+    ],
+};
 
 /// Which variables to set: bit 1 `UID`, bit 2 `GID`, bit 4 `GIDLIST` (upstream's encoding;
 /// 7 is "an account", 3 is "user:group").
@@ -20,11 +38,11 @@ const GIDLIST: u8 = 4;
 
 /// Runs s6-envuidgid.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let usage = || Fatal::usage(USAGE);
+    let usage = || SPEC.usage_error();
     let mut what = UID | GID | GIDLIST;
     let (mut numeric, mut insist) = (false, true);
     let (mut uid, mut gid, mut gids) = (0u32, 0u32, Vec::new());
-    let mut g = Getopt::new(&args, "ugBniD:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         match opt.c {

@@ -9,11 +9,19 @@
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 
-use s6rs_sys::cli::{self, Fatal};
+use s6rs_sys::cli::{self, Fatal, Spec};
 use s6rs_sys::exec::{self, Command};
 use s6rs_sys::{fd, sig};
 
-const USAGE: &str = "s6-fghack prog...";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-fghack",
+    operands: "prog...",
+    about: "Runs prog and waits until it and every process that kept its descriptors are gone \
+            (obsolescent: see s6-background-watch).",
+    doc: "s6-fghack.html",
+    flags: &[],
+};
 
 /// How many inheritable copies of the write end prog gets, beside the original.
 const COPIES: usize = 30;
@@ -24,7 +32,7 @@ const EXIT_WROTE: u8 = 102;
 /// Runs s6-fghack.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     if args.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     cli::warn("this program is obsolescent, use s6-background-watch instead");
     let name = args[0].to_string_lossy().into_owned();

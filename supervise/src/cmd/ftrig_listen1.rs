@@ -5,13 +5,20 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::Fatal;
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::exec::Command;
 
 use super::ftrig_wait::{listen_timeout, print_events, subscribe};
 use crate::ftrig::{self, Pause};
 
-const USAGE: &str = "s6-ftrig-listen1 [ -t timeout ] fifodir regexp prog...";
+/// The command line, with upstream's long option.
+pub const SPEC: Spec = Spec {
+    name: "s6-ftrig-listen1",
+    operands: "fifodir regexp prog...",
+    about: "Subscribes to fifodir, runs prog, then waits until the events match regexp and prints them.",
+    doc: "s6-ftrig-listen1.html",
+    flags: &[ftrig::TIMEOUT],
+};
 
 /// Spawns prog as a child (reaped when it dies, never waited for).
 pub(crate) fn spawn(prog: &[OsString]) -> Result<(), Fatal> {
@@ -24,10 +31,10 @@ pub(crate) fn spawn(prog: &[OsString]) -> Result<(), Fatal> {
 
 /// Runs s6-ftrig-listen1.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let (deadline, operands) = ftrig::timeout_options(&args, USAGE)?;
-    let [dir, re, prog @ ..] = operands else { return Err(Fatal::usage(USAGE)) };
+    let (deadline, operands) = ftrig::timeout_options(&args, &SPEC)?;
+    let [dir, re, prog @ ..] = operands else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let mut subs = [subscribe(dir, re)?];
     let mut pause = Pause::new(&subs, true).map_err(|e| Fatal::sys("set up the event loop", &e))?;

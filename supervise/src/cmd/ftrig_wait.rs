@@ -7,11 +7,18 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{self, Fatal};
+use s6rs_sys::cli::{self, Fatal, Spec};
 
 use crate::ftrig::{self, Pause, Subscription};
 
-const USAGE: &str = "s6-ftrig-wait [ -t timeout ] fifodir regexp";
+/// The command line, with upstream's long option.
+pub const SPEC: Spec = Spec {
+    name: "s6-ftrig-wait",
+    operands: "fifodir regexp",
+    about: "Waits until the events sent to fifodir match regexp, then prints them.",
+    doc: "s6-ftrig-wait.html",
+    flags: &[ftrig::TIMEOUT],
+};
 
 /// Subscribes to `dir` with `re`, reporting failure as upstream does.
 pub(crate) fn subscribe(dir: &OsString, re: &OsString) -> Result<Subscription, Fatal> {
@@ -38,8 +45,8 @@ fn timed_out() -> std::io::Error {
 
 /// Runs s6-ftrig-wait.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let (deadline, operands) = ftrig::timeout_options(&args, USAGE)?;
-    let [dir, re, ..] = operands else { return Err(Fatal::usage(USAGE)) };
+    let (deadline, operands) = ftrig::timeout_options(&args, &SPEC)?;
+    let [dir, re, ..] = operands else { return Err(SPEC.usage_error()) };
     let mut subs = [subscribe(dir, re)?];
     let mut pause = Pause::new(&subs, false).map_err(|e| Fatal::sys("set up the event loop", &e))?;
     match ftrig::wait_for(&mut subs, &mut pause, true, deadline) {

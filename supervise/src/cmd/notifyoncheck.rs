@@ -21,7 +21,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use s6rs_sys::cli::{self, errtext, parse_uint, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{self, errtext, parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::exec::{self, chainload, Command, Fork};
 use s6rs_sys::{fd, sig};
@@ -30,17 +30,37 @@ use super::svok::is_supervised;
 use crate::ftrig::{Pause, Subscription};
 use crate::servicedir::{self, Setting};
 
-const USAGE: &str = "s6-notifyoncheck [ -d ] [ -3 fd ] [ -s initialsleep ] [ -T globaltimeout ] [ -t localtimeout ] [ -w waitingtime ] [ -n tries ] [ -c \"checkprog...\" ] prog...";
-const LONGS: &[LongOpt] = &[
-    LongOpt { name: "doublefork", short: 'd' },
-    LongOpt { name: "notification-fd", short: '3' },
-    LongOpt { name: "initial-sleep", short: 's' },
-    LongOpt { name: "global-timeout", short: 'T' },
-    LongOpt { name: "local-timeout", short: 't' },
-    LongOpt { name: "waiting-time", short: 'w' },
-    LongOpt { name: "tries", short: 'n' },
-    LongOpt { name: "check-program", short: 'c' },
-];
+/// The command line, with 2.15's long options.
+pub const SPEC: Spec = Spec {
+    name: "s6-notifyoncheck",
+    operands: "prog...",
+    about: "Runs prog and, beside it, polls a check program until it succeeds, then signals \
+            the service's readiness to s6-supervise.",
+    doc: "s6-notifyoncheck.html",
+    flags: &[
+        Flag::new('d', Show::Own, "double-fork the checker, so prog never sees it as its child")
+            .long("doublefork"),
+        Flag::arg('3', "fd", Show::Own, "the notification fd (default: read ./notification-fd)")
+            .long("notification-fd"),
+        Flag::arg('s', "initialsleep", Show::Own, "milliseconds to wait before the first check (default 10)")
+            .long("initial-sleep"),
+        Flag::arg('T', "globaltimeout", Show::Own, "give up after this many milliseconds in all (0: never)")
+            .long("global-timeout"),
+        Flag::arg('t', "localtimeout", Show::Own, "stop one check after this many milliseconds (0: never)")
+            .long("local-timeout"),
+        Flag::arg('w', "waitingtime", Show::Own, "milliseconds between two checks (default 1000)")
+            .long("waiting-time"),
+        Flag::arg('n', "tries", Show::Own, "give up after this many failed checks (default 7, 0: no limit)")
+            .long("tries"),
+        Flag::arg(
+            'c',
+            "\"checkprog...\"",
+            Show::Own,
+            "check with this execline command line, not ./data/check",
+        )
+        .long("check-program"),
+    ],
+};
 
 /// What the child does, from the options.
 struct Policy {
@@ -92,9 +112,9 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         check: vec![OsString::from("./data/check")],
     };
     let mut global_ms = 0;
-    let mut g = Getopt::with_long(&args, "d3:s:T:t:w:n:c:", LONGS);
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(USAGE))?;
+        let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
         match opt.c {
             'd' => double = true,
             '3' => notif = Some(number(&opt, "notification-fd")?),
@@ -107,12 +127,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
                 let prog = opt.arg.clone().unwrap_or_default();
                 p.check = vec![OsString::from("execlineb"), OsString::from("-Pc"), prog];
             }
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     let prog = g.operands();
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let notif = notification_fd(notif)?;
     match is_supervised(Path::new(".")) {

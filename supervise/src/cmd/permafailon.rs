@@ -10,12 +10,20 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use s6rs_sys::cli::{info, parse_uint, warn, warn_sys, Fatal};
+use s6rs_sys::cli::{info, parse_uint, warn, warn_sys, Fatal, Spec};
 use s6rs_sys::tai::Tain;
 
 use crate::dtally::{self, Death};
 
-const USAGE: &str = "s6-permafailon seconds deathcount statuslist prog...";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-permafailon",
+    operands: "seconds deathcount statuslist prog...",
+    about: "From a finish script: exits 125 if the service died deathcount times with a listed \
+            status in the last seconds, else runs prog.",
+    doc: "s6-permafailon.html",
+    flags: &[],
+};
 
 /// Where the tally is, relative to the service directory (the current directory).
 const TALLY: &str = "supervise/death_tally";
@@ -135,13 +143,13 @@ fn read_tally() -> Option<Vec<Death>> {
 /// Runs s6-permafailon.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     if args.len() < 3 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
-    let num = |a: &OsString| a.to_str().and_then(parse_uint::<u32>).ok_or_else(|| Fatal::usage(USAGE));
+    let num = |a: &OsString| a.to_str().and_then(parse_uint::<u32>).ok_or_else(|| SPEC.usage_error());
     let secs = num(&args[0])?;
     let count = num(&args[1])?;
     if count == 0 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let count = (count as usize).min(dtally::MAX);
     let events = Events::parse(&args[2].to_string_lossy())?;

@@ -12,40 +12,54 @@ use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::exec::chainload;
 use s6rs_sys::{fd, lock, sig};
 
-const USAGE: &str = "s6-setlock [ -n | -N ] [ -t timeout ] [ -d fd ] [ -r | -w ] file prog...";
+/// The command line, as 2.15's.
+pub const SPEC: Spec = Spec {
+    name: "s6-setlock",
+    operands: "file prog...",
+    about: "Takes a lock on file, then runs prog, which holds the lock as long as it runs.",
+    doc: "s6-setlock.html",
+    flags: &[
+        Flag::new('n', Show::Own, "fail at once, exit 1, if the lock is taken"),
+        Flag::new('N', Show::Or, "wait for the lock (the default)"),
+        Flag::arg('t', "timeout", Show::Own, "exit 1 if the lock is not had after this many milliseconds"),
+        Flag::arg('d', "fd", Show::Own, "give prog the locked file as this fd"),
+        Flag::new('r', Show::Own, "take a shared lock"),
+        Flag::new('w', Show::Or, "take an exclusive lock (the default)"),
+    ],
+};
 
 /// Exit code when the lock cannot be taken (busy, timed out, or refused).
 const EXIT_NOLOCK: u8 = 1;
 
 /// Runs s6-setlock.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "nNrwt:d:");
+    let mut g = SPEC.getopt(&args);
     let (mut nonblock, mut exclusive) = (false, true);
     let mut timeout = 0u32;
     let mut dest: Option<i32> = None;
     while let Some(o) = g.next() {
-        let o = o.map_err(|_| Fatal::usage(USAGE))?;
+        let o = o.map_err(|_| SPEC.usage_error())?;
         match o.c {
             'n' => nonblock = true,
             'N' => nonblock = false,
             'r' => exclusive = false,
             'w' => exclusive = true,
-            't' => timeout = parse_uint(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            't' => timeout = parse_uint(o.arg_str()).ok_or_else(|| SPEC.usage_error())?,
             'd' => {
-                let n: u32 = parse_uint(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
-                dest = Some(i32::try_from(n).map_err(|_| Fatal::usage(USAGE))?);
+                let n: u32 = parse_uint(o.arg_str()).ok_or_else(|| SPEC.usage_error())?;
+                dest = Some(i32::try_from(n).map_err(|_| SPEC.usage_error())?);
             }
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let [file, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let [file, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let path = Path::new(file);
     let name = path.display();

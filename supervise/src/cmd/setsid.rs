@@ -15,27 +15,38 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use s6rs_sys::cli::{self, parse_uint, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 use s6rs_sys::{proc, sig};
 
-const USAGE: &str = "s6-setsid [ -s | -b | -f | -g ] [ -i | -I | -q ] [ -d ctty ] prog...";
-
-/// Long options; `P`, `F` and `G` stand for the long-only flags and are not valid short
-/// options (they are absent from the spec).
-const LONGS: &[LongOpt] = &[
-    LongOpt { name: "session", short: 's' },
-    LongOpt { name: "process-group", short: 'P' },
-    LongOpt { name: "background-process-group", short: 'b' },
-    LongOpt { name: "foreground", short: 'F' },
-    LongOpt { name: "foreground-process-group", short: 'f' },
-    LongOpt { name: "grab", short: 'G' },
-    LongOpt { name: "foreground-process-group-grab", short: 'g' },
-    LongOpt { name: "no-strict", short: 'I' },
-    LongOpt { name: "strict", short: 'i' },
-    LongOpt { name: "quiet", short: 'q' },
-    LongOpt { name: "ctty", short: 'd' },
-];
+/// The command line, with 2.15's long options; `P`, `F` and `G` name the long-only flags
+/// and are not valid short options.
+pub const SPEC: Spec = Spec {
+    name: "s6-setsid",
+    operands: "prog...",
+    about: "Runs prog as the leader of a new session, or of a new background or foreground \
+            process group.",
+    doc: "s6-setsid.html",
+    flags: &[
+        Flag::new('s', Show::Own, "make a new session (the default)").long("session"),
+        Flag::new('b', Show::Or, "make a new process group, in the background")
+            .long("background-process-group"),
+        Flag::new('f', Show::Or, "make a new process group and give it the terminal")
+            .long("foreground-process-group"),
+        Flag::new('g', Show::Or, "make a new process group and take the terminal from the foreground group")
+            .long("foreground-process-group-grab"),
+        Flag::new('P', Show::LongOnly, "make a new process group (alone: in the background)")
+            .long("process-group"),
+        Flag::new('F', Show::LongOnly, "give the new process group the terminal").long("foreground"),
+        Flag::new('G', Show::LongOnly, "take the terminal, even from another foreground group").long("grab"),
+        Flag::new('i', Show::Own, "strict: exit 111 if a step fails").long("strict"),
+        Flag::new('I', Show::Or, "loose: warn if a step fails and run prog anyway (the default)")
+            .long("no-strict"),
+        Flag::new('q', Show::Or, "quiet: no warning when a step fails").long("quiet"),
+        Flag::arg('d', "ctty", Show::Own, "the controlling terminal is this fd (default: open /dev/tty)")
+            .long("ctty"),
+    ],
+};
 
 const PGRP: u8 = 1;
 const FG: u8 = 2;
@@ -62,13 +73,13 @@ fn effect(c: char) -> (u8, u8) {
 
 /// Runs s6-setsid.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::with_long(&args, "sbfgiIqd:", LONGS);
+    let mut g = SPEC.getopt(&args);
     let mut flags = 0u8;
     let mut ctty = None;
     while let Some(o) = g.next_long() {
-        let o = o.map_err(|b| b.fatal(USAGE))?;
+        let o = o.map_err(|b| b.fatal(&SPEC.usage()))?;
         if o.c == 'd' {
-            ctty = Some(parse_uint::<i32>(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?);
+            ctty = Some(parse_uint::<i32>(o.arg_str()).ok_or_else(|| SPEC.usage_error())?);
         } else {
             let (clear, set) = effect(o.c);
             flags = (flags & !clear) | set;
@@ -76,7 +87,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     }
     let prog = g.operands();
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let mut opened: Option<OwnedFd> = None;
     if ctty.is_none() && flags & (PGRP | FG) == PGRP | FG {

@@ -6,16 +6,23 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use s6rs_sys::cli::Fatal;
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::exec::{chainload, sibling};
 
-const USAGE: &str = "s6-setuidgid username prog...";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-setuidgid",
+    operands: "username prog...",
+    about: "Runs prog as the given account (a user name, or uid:gid), with its groups.",
+    doc: "s6-setuidgid.html",
+    flags: &[],
+};
 
 /// Runs s6-setuidgid.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let [account, prog @ ..] = &args[..] else { return Err(Fatal::usage(USAGE)) };
+    let [account, prog @ ..] = &args[..] else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     if account.is_empty() {
         return Err(chainload(prog, &[]));

@@ -7,11 +7,33 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 use s6rs_sys::rlimit::{self, Limit, Resource};
 
-const USAGE: &str = "s6-softlimit [ -H | -h ] [ -a allmem ] [ -c core ] [ -d data ] [ -f fsize ] [ -l lock ] [ -m mem ] [ -o ofiles ] [ -P prio ] [ -p proc ] [ -r res ] [ -s stack ] [ -t cpusecs ] prog...";
+/// The command line, as 2.15's. A value of `=` means "as high as the hard limit allows".
+pub const SPEC: Spec = Spec {
+    name: "s6-softlimit",
+    operands: "prog...",
+    about: "Sets resource limits, then runs prog.",
+    doc: "s6-softlimit.html",
+    flags: &[
+        Flag::new('H', Show::Own, "the limits named after this set both the hard and the soft limit"),
+        Flag::new('h', Show::Or, "the limits named after this set the hard limit only"),
+        Flag::arg('a', "allmem", Show::Own, "total memory, in bytes"),
+        Flag::arg('c', "core", Show::Own, "core file size, in bytes"),
+        Flag::arg('d', "data", Show::Own, "heap memory, in bytes"),
+        Flag::arg('f', "fsize", Show::Own, "file size, in bytes"),
+        Flag::arg('l', "lock", Show::Own, "locked memory, in bytes"),
+        Flag::arg('m', "mem", Show::Own, "every kind of memory, in bytes"),
+        Flag::arg('o', "ofiles", Show::Own, "open file descriptors"),
+        Flag::arg('P', "prio", Show::Own, "real-time priority"),
+        Flag::arg('p', "proc", Show::Own, "processes of the user"),
+        Flag::arg('r', "res", Show::Own, "resident memory, in bytes"),
+        Flag::arg('s', "stack", Show::Own, "stack memory, in bytes"),
+        Flag::arg('t', "cpusecs", Show::Own, "CPU time, in seconds"),
+    ],
+};
 
 /// Which limits an option sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +94,7 @@ fn apply(old: Limit, which: Which, arg: &str) -> Option<Limit> {
 
 /// Runs s6-softlimit.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "hHa:c:d:f:l:m:o:P:p:r:s:t:");
+    let mut g = SPEC.getopt(&args);
     let mut which = Which::Soft;
     while let Some(o) = g.next() {
         let Ok(o) = o else { continue };
@@ -82,7 +104,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             c => {
                 for &res in resources(c) {
                     let old = rlimit::get(res).map_err(|e| Fatal::sys("getrlimit", &e))?;
-                    let new = apply(old, which, o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
+                    let new = apply(old, which, o.arg_str()).ok_or_else(|| SPEC.usage_error())?;
                     rlimit::set(res, new).map_err(|e| Fatal::sys("setrlimit", &e))?;
                 }
             }
@@ -90,7 +112,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     }
     let prog = g.operands();
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     Err(chainload(prog, &[]))
 }

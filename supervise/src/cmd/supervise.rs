@@ -14,18 +14,25 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use s6rs_sys::cli::{self, show, warn_sys, Fatal, EXIT_SYS};
+use s6rs_sys::cli::{self, show, warn_sys, Fatal, Spec, EXIT_SYS};
 use s6rs_sys::sig::{self, Trap};
 
 use crate::supervisor::{Fds, Supervisor};
 use crate::{dtally, fifodir, servicedir};
 
-const USAGE: &str = "s6-supervise dir";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-supervise",
+    operands: "dir",
+    about: "Supervises the service in dir: runs ./run, restarts it when it dies, and obeys s6-svc.",
+    doc: "s6-supervise.html",
+    flags: &[],
+};
 
 /// Runs s6-supervise. It takes no options: the first argument is the service directory.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     s6rs_sys::proc::small_heap();
-    let Some(dir) = args.into_iter().next() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = args.into_iter().next() else { return Err(SPEC.usage_error()) };
     std::env::set_current_dir(&dir).map_err(|e| Fatal::sys(format_args!("chdir to {}", show(&dir)), &e))?;
     cli::rename_prog(&format!("s6-supervise {}", show(&dir)));
     let maxfd = nofile_limit()?;

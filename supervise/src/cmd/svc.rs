@@ -13,11 +13,52 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Getopt};
+use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Flag, Show, Spec};
 
 use crate::control::{self, SendError};
 
-const USAGE: &str = "s6-svc [ -wu | -wU | -wd | -wD | -wr | -wR ] [ -T timeout ] [ -s signal | -abqhkti12pcyrlPCK ] [ -oduDUxOQ ] servicedirs...";
+/// The command line, as 2.15's. The letters are sent in command-line order.
+pub const SPEC: Spec = Spec {
+    name: "s6-svc",
+    operands: "servicedirs...",
+    about: "Sends commands to the supervisors of one or more services.",
+    doc: "s6-svc.html",
+    flags: &[
+        Flag::arg(
+            'w',
+            "u|U|d|D|r|R",
+            Show::Text("-wu | -wU | -wd | -wD | -wr | -wR"),
+            "then wait until up, up and ready, down, down and finished, restarted, restarted and ready",
+        ),
+        Flag::arg('T', "timeout", Show::Own, "with -w, give up after this many milliseconds (0: never)"),
+        Flag::arg('s', "signal", Show::Own, "send this signal (name or number) to the service"),
+        Flag::new('a', Show::Or, "send SIGALRM"),
+        Flag::new('b', Show::Cluster, "send SIGABRT"),
+        Flag::new('q', Show::Cluster, "send SIGQUIT"),
+        Flag::new('h', Show::Cluster, "send SIGHUP"),
+        Flag::new('k', Show::Cluster, "send SIGKILL"),
+        Flag::new('t', Show::Cluster, "send SIGTERM"),
+        Flag::new('i', Show::Cluster, "send SIGINT"),
+        Flag::new('1', Show::Cluster, "send SIGUSR1"),
+        Flag::new('2', Show::Cluster, "send SIGUSR2"),
+        Flag::new('p', Show::Cluster, "pause: send SIGSTOP"),
+        Flag::new('c', Show::Cluster, "continue: send SIGCONT"),
+        Flag::new('y', Show::Cluster, "send SIGWINCH"),
+        Flag::new('r', Show::Cluster, "restart: send the down signal (./down-signal, default SIGTERM)"),
+        Flag::new('l', Show::Cluster, "reload: send the reload signal (./reload-signal, default SIGHUP)"),
+        Flag::new('P', Show::Cluster, "pause the whole process group: SIGSTOP to it"),
+        Flag::new('C', Show::Cluster, "continue the whole process group: SIGCONT to it"),
+        Flag::new('K', Show::Cluster, "kill the whole process group: SIGKILL to it"),
+        Flag::new('o', Show::Own, "once: bring up if down, and do not restart"),
+        Flag::new('d', Show::Cluster, "down: stop the service and keep it down"),
+        Flag::new('u', Show::Cluster, "up: start the service and restart it when it dies"),
+        Flag::new('D', Show::Cluster, "down, and create ./down"),
+        Flag::new('U', Show::Cluster, "up, and remove ./down"),
+        Flag::new('x', Show::Cluster, "make the supervisor exit once the service is down"),
+        Flag::new('O', Show::Cluster, "do not restart the service when it dies"),
+        Flag::new('Q', Show::Cluster, "do not restart the service when it dies, and create ./down"),
+    ],
+};
 
 /// Upstream keeps the letters in a 63-byte buffer that starts with `-`.
 const MAX_CMDS: usize = 62;
@@ -128,23 +169,23 @@ fn send_all(cmds: &[u8], dirs: &[OsString]) -> u8 {
 
 /// Runs s6-svc.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "s:abqhkti12pcyrlPCKoduDUxOQT:w:");
+    let mut g = SPEC.getopt(&args);
     let mut cmds: Vec<u8> = Vec::new();
     let mut timeout = 0u32;
     let mut state: Option<u8> = None;
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         let letter = match opt.c {
             's' => signal_letter(opt.arg.as_deref().unwrap_or_default())?,
             'T' => {
-                timeout = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
+                timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?;
                 continue;
             }
             'w' => {
                 let arg = opt.arg.as_deref().unwrap_or_default().as_bytes();
                 match arg.first() {
                     Some(&c) if b"dDuUrR".contains(&c) => state = Some(c),
-                    _ => return Err(Fatal::usage(USAGE)),
+                    _ => return Err(SPEC.usage_error()),
                 }
                 continue;
             }
@@ -156,7 +197,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         cmds.push(letter);
     }
     let dirs = g.operands();
-    let Some(first) = dirs.first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(first) = dirs.first() else { return Err(SPEC.usage_error()) };
     if first.is_empty() {
         return Err(Fatal::bad("invalid service path"));
     }

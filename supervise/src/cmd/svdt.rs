@@ -8,11 +8,22 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 
 use crate::dtally::{self, Death};
 
-const USAGE: &str = "s6-svdt [ -S | -s ] [ -n maxentries ] servicedir";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svdt",
+    operands: "servicedir",
+    about: "Prints the recent deaths of a service, oldest first, one per line.",
+    doc: "s6-svdt.html",
+    flags: &[
+        Flag::new('S', Show::Own, "show signals by name (the default)"),
+        Flag::new('s', Show::Or, "show signals by number"),
+        Flag::arg('n', "maxentries", Show::Own, "show only the last maxentries deaths"),
+    ],
+};
 
 /// One output line (without the newline): the TAI64N label, then `signal NAME` (or the
 /// number with `numeric`), or `exitcode N`.
@@ -27,19 +38,19 @@ pub fn line(d: &Death, numeric: bool) -> String {
 
 /// Runs s6-svdt.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "Ssn:");
+    let mut g = SPEC.getopt(&args);
     let mut numeric = false;
     let mut max = dtally::MAX;
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'S' => numeric = false,
             's' => numeric = true,
-            'n' => max = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            _ => return Err(Fatal::usage(USAGE)),
+            'n' => max = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let Some(dir) = g.operands().first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = g.operands().first() else { return Err(SPEC.usage_error()) };
     let max = max.min(dtally::MAX);
     if max == 0 {
         return Ok(0);

@@ -12,13 +12,27 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, warn, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, warn, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::cmd::svok::is_supervised;
 use crate::link::{self, LinkOptions, Service};
 
-const USAGE: &str = "s6-svlink [ -d | -D ] [ -f ] [ -P ] [ -t timeout ] scandir servicedir [ name ]";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svlink",
+    operands: "scandir servicedir [ name ]",
+    about: "Links servicedir into the scan directory of a running s6-svscan and waits until \
+            its supervisor has started.",
+    doc: "s6-svlink.html",
+    flags: &[
+        Flag::new('d', Show::Own, "start the supervisor with the service down; remove ./down afterwards"),
+        Flag::new('D', Show::Or, "start the supervisor with the service down, and leave ./down"),
+        Flag::new('f', Show::Own, "set event/'s public or private mode even if it exists"),
+        Flag::new('P', Show::Own, "make event/ public: anyone may subscribe"),
+        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)"),
+    ],
+};
 
 /// POSIX `basename`: the last component, trailing slashes ignored (`/` for only slashes).
 pub fn basename(path: &OsStr) -> &OsStr {
@@ -75,11 +89,11 @@ fn check_servicedir(dir: &str) -> Result<(), Fatal> {
 
 /// Runs s6-svlink.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "dDfPt:");
+    let mut g = SPEC.getopt(&args);
     let mut opts = LinkOptions::default();
     let mut timeout = 0u64;
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'd' => {
                 opts.down = true;
@@ -91,13 +105,13 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             }
             'f' => opts.force_event_mode = true,
             'P' => opts.public_events = true,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            _ => return Err(Fatal::usage(USAGE)),
+            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            _ => return Err(SPEC.usage_error()),
         }
     }
     let ops = g.operands();
     if ops.len() < 2 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let (scandir, servicedir) = (&ops[0], &ops[1]);
     let name = ops.get(2).map_or_else(|| basename(servicedir), |n| n.as_os_str());

@@ -5,29 +5,46 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal};
+use s6rs_sys::cli::{self, Fatal, Spec};
 use s6rs_sys::exec::chainload;
 
 use super::ftrig_listen1::spawn;
 use super::svwait::finish;
 use crate::block;
 use crate::ftrig::Pause;
-use crate::svwait::{Goal, Options, Want, Watcher};
+use crate::svwait::{Goal, Options, Want, Watcher, ALL_ANY_FLAGS, GOAL_FLAGS, TIMEOUT_FLAG};
 
-const USAGE: &str =
-    "s6-svlisten [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir... \"\" prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svlisten",
+    operands: "servicedir... \"\" prog...",
+    about: "Watches supervised services, runs prog, then waits until the services reach the \
+            given state.",
+    doc: "s6-svlisten.html",
+    flags: &[
+        GOAL_FLAGS[0],
+        GOAL_FLAGS[1],
+        GOAL_FLAGS[2],
+        GOAL_FLAGS[3],
+        GOAL_FLAGS[4],
+        GOAL_FLAGS[5],
+        ALL_ANY_FLAGS[0],
+        ALL_ANY_FLAGS[1],
+        TIMEOUT_FLAG,
+    ],
+};
 
 /// Runs s6-svlisten.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let (Options { goal, mut any, deadline }, rest) = Options::parse(&args, true, USAGE)?;
+    let (Options { goal, mut any, deadline }, rest) = Options::parse(&args, &SPEC)?;
     if rest.len() < 3 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let b = block::semicolon(rest, block::strict_level())?;
     let Some(end) = b.end else { return Err(Fatal::bad("unterminated servicedir block")) };
     let prog = &rest[end + 1..];
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     if b.words.is_empty() {
         return Err(chainload(prog, &[]));

@@ -6,20 +6,36 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal};
+use s6rs_sys::cli::{self, Fatal, Spec};
 
 use super::ftrig_listen1::spawn;
 use crate::ftrig::Pause;
-use crate::svwait::{Options, Outcome, Want, Watcher};
+use crate::svwait::{Options, Outcome, Want, Watcher, GOAL_FLAGS, TIMEOUT_FLAG};
 
-const USAGE: &str = "s6-svlisten1 [ -U | -u | -d | -D | -r | -R ] [ -t timeout ] servicedir prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svlisten1",
+    operands: "servicedir prog...",
+    about: "Watches one supervised service, runs prog, then waits until the service reaches \
+            the given state.",
+    doc: "s6-svlisten1.html",
+    flags: &[
+        GOAL_FLAGS[0],
+        GOAL_FLAGS[1],
+        GOAL_FLAGS[2],
+        GOAL_FLAGS[3],
+        GOAL_FLAGS[4],
+        GOAL_FLAGS[5],
+        TIMEOUT_FLAG,
+    ],
+};
 
 /// Runs s6-svlisten1.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let (Options { goal, deadline, .. }, operands) = Options::parse(&args, false, USAGE)?;
-    let [dir, prog @ ..] = operands else { return Err(Fatal::usage(USAGE)) };
+    let (Options { goal, deadline, .. }, operands) = Options::parse(&args, &SPEC)?;
+    let [dir, prog @ ..] = operands else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let phases = goal.phases(true, Want { up: false, ready: true, any: true });
     let mut w = Watcher::start(std::slice::from_ref(dir))?;

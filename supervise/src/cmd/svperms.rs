@@ -11,10 +11,26 @@ use std::fs::Permissions;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 
-use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Getopt};
+use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Flag, Show, Spec};
 
-const USAGE: &str =
-    "s6-svperms [ -v ] [ -u | -g group | -G group | -o | -O group ] [ -e | -E group ] servicedir...";
+/// The command line, as upstream's. A group is a name, or `:gid`.
+pub const SPEC: Spec = Spec {
+    name: "s6-svperms",
+    operands: "servicedir...",
+    about: "Shows or changes who may read the status of services, control them, and subscribe \
+            to their events.",
+    doc: "s6-svperms.html",
+    flags: &[
+        Flag::new('v', Show::Own, "print the permissions (after any change)"),
+        Flag::new('u', Show::Own, "only the owner reads the status and controls"),
+        Flag::arg('g', "group", Show::Or, "the group reads the status; only the owner controls"),
+        Flag::arg('G', "group", Show::Or, "the group reads the status and controls"),
+        Flag::new('o', Show::Or, "everyone reads the status; only the owner controls"),
+        Flag::arg('O', "group", Show::Or, "everyone reads the status; the group controls"),
+        Flag::new('e', Show::Own, "everyone may subscribe to events"),
+        Flag::arg('E', "group", Show::Or, "only the group may subscribe to events"),
+    ],
+};
 
 /// Who may read the status and who may control the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +78,7 @@ pub fn event_mode(group: Option<u32>) -> (Option<u32>, u32) {
 /// A group given as a name, or as `:gid`.
 fn scan_gid(arg: &str) -> Result<u32, Fatal> {
     if let Some(num) = arg.strip_prefix(':') {
-        return parse_uint(num).ok_or_else(|| Fatal::usage(USAGE));
+        return parse_uint(num).ok_or_else(|| SPEC.usage_error());
     }
     match s6rs_sys::user::group_gid(arg) {
         Ok(Some(g)) => Ok(g),
@@ -179,12 +195,12 @@ fn report_event(dir: &str, out: &mut String) -> bool {
 
 /// Runs s6-svperms.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "vug:G:oO:eE:");
+    let mut g = SPEC.getopt(&args);
     let mut report = false;
     let mut access: Option<Access> = None;
     let mut events: Option<Option<u32>> = None;
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'v' => report = true,
             'u' => access = Some(Access::Owner),
@@ -194,12 +210,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             'O' => access = Some(Access::PublicReadsGroupControls(scan_gid(opt.arg_str())?)),
             'e' => events = Some(None),
             'E' => events = Some(Some(scan_gid(opt.arg_str())?)),
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     let dirs = g.operands();
     if dirs.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let report = report || (access.is_none() && events.is_none());
     let mut out = String::new();

@@ -17,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use s6rs_sys::cli::{errtext, parse_uint, show, warn, warn_sys, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{errtext, parse_uint, show, warn, warn_sys, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::exec::{self, exec_fatal, Command};
@@ -27,16 +27,30 @@ use s6rs_sys::sig::{self, Trap};
 use crate::svscan::scan;
 use crate::svscan::table::{KillSet, Start, Table};
 
-const USAGE: &str =
-    "s6-svscan [ -C services_max ] [ -L name_max ] [ -t timeout ] [ -d notif ] [ -X consoleholder ] scandir";
-
-const LONGS: &[LongOpt] = &[
-    LongOpt { name: "services-max", short: 'C' },
-    LongOpt { name: "name-max", short: 'L' },
-    LongOpt { name: "timeout", short: 't' },
-    LongOpt { name: "notification-fd", short: 'd' },
-    LongOpt { name: "console-holder", short: 'X' },
-];
+/// The command line, with 2.15's long options.
+pub const SPEC: Spec = Spec {
+    name: "s6-svscan",
+    operands: "scandir",
+    about: "Runs one s6-supervise for each service directory in scandir, and keeps that tree \
+            in step with the directory.",
+    doc: "s6-svscan.html",
+    flags: &[
+        Flag::arg('C', "services_max", Show::Own, "room for this many services (default 1000)")
+            .long("services-max"),
+        Flag::arg('L', "name_max", Show::Own, "longest service name accepted (default 251)").long("name-max"),
+        Flag::arg('t', "timeout", Show::Own, "rescan every this many milliseconds (0, the default: never)")
+            .long("timeout"),
+        Flag::arg('d', "notif", Show::Own, "write a newline to this fd once ready for commands")
+            .long("notification-fd"),
+        Flag::arg(
+            'X',
+            "consoleholder",
+            Show::Own,
+            "this fd holds the console, for the s6-svscan-log supervisor",
+        )
+        .long("console-holder"),
+    ],
+};
 
 const CTLDIR: &str = ".s6-svscan";
 const LOCK: &str = ".s6-svscan/lock";
@@ -131,10 +145,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 }
 
 fn parse(args: &[OsString]) -> Result<Options, Fatal> {
-    let mut g = Getopt::with_long(args, "C:L:t:d:X:", LONGS);
+    let mut g = SPEC.getopt(args);
     let (mut max, mut namemax, mut timeout, mut notif, mut console) = (None, None, None, None, None);
     while let Some(opt) = g.next_long() {
-        let o = opt.map_err(|b| b.fatal(USAGE))?;
+        let o = opt.map_err(|b| b.fatal(&SPEC.usage()))?;
         let v = o.arg_str().to_owned();
         match o.c {
             'C' => max = Some(v),
@@ -142,10 +156,10 @@ fn parse(args: &[OsString]) -> Result<Options, Fatal> {
             't' => timeout = Some(v),
             'd' => notif = Some(v),
             'X' => console = Some(v),
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let Some(dir) = g.operands().first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = g.operands().first() else { return Err(SPEC.usage_error()) };
     let uint = |v: &str, what: &str| {
         parse_uint::<u32>(v).ok_or_else(|| Fatal::bad(format!("{what} must be an unsigned integer")))
     };

@@ -4,35 +4,50 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use s6rs_sys::cli::{errtext, Fatal, Getopt};
+use s6rs_sys::cli::{errtext, Fatal, Flag, Show, Spec};
 
 use crate::control::{self, SendError};
 
-const USAGE: &str = "s6-svscanctl [ -zabhitqnN ] svscandir";
-
-/// Letters getopt knows. `p r s 0 6 7 8` are leftovers of older versions: known, refused
-/// with the usage message, as upstream does.
-const SPEC: &str = "phratszbnNiq0678";
+/// The command line, as upstream's. Every letter is a command, sent in command-line order.
+/// (Upstream's getopt also knows `p r s 0 6 7 8`, leftovers of older versions, only to
+/// refuse them with the usage message, as an unknown letter is refused.)
+pub const SPEC: Spec = Spec {
+    name: "s6-svscanctl",
+    operands: "svscandir",
+    about: "Sends commands to the s6-svscan running on a scan directory.",
+    doc: "s6-svscanctl.html",
+    flags: &[
+        Flag::new('z', Show::Own, "reap zombies now"),
+        Flag::new('a', Show::Cluster, "rescan the scan directory now"),
+        Flag::new('b', Show::Cluster, "abort: run the finish procedure, leaving supervisors alone"),
+        Flag::new('h', Show::Cluster, "rescan and stop the supervisors of vanished services (as -an)"),
+        Flag::new('i', Show::Cluster, "as -t"),
+        Flag::new('t', Show::Cluster, "stop the tree cleanly: services get SIGTERM, loggers end on EOF"),
+        Flag::new('q', Show::Cluster, "quit: SIGTERM to every supervisor, loggers included"),
+        Flag::new('n', Show::Cluster, "stop the supervisors of services gone at the last scan"),
+        Flag::new('N', Show::Cluster, "as -n, with SIGTERM for loggers too"),
+    ],
+};
 
 /// Upstream's command buffer size: more letters than this is an error.
 const MAX_COMMANDS: usize = 64;
 
 /// Runs s6-svscanctl.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, SPEC);
+    let mut g = SPEC.getopt(&args);
     let mut cmds = Vec::with_capacity(MAX_COMMANDS);
     while let Some(opt) = g.next() {
         match opt {
-            Ok(o) if "zabhitqnN".contains(o.c) => {
+            Ok(o) => {
                 if cmds.len() >= MAX_COMMANDS {
                     return Err(Fatal::bad("too many commands"));
                 }
                 cmds.push(o.c as u8);
             }
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let Some(dir) = g.operands().first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = g.operands().first() else { return Err(SPEC.usage_error()) };
     let dir = Path::new(dir);
     match control::send(dir, ".s6-svscan", &cmds) {
         Ok(()) => Ok(0),

@@ -9,12 +9,36 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::Path;
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
 use s6rs_sys::tai::Tain;
 
 use crate::svstatus::Status;
 
-const USAGE: &str = "s6-svstat [ -uwNrpgest | -o up,wantedup,normallyup,ready,paused,pid,pgid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor ] [ -n ] servicedir";
+/// The command line, as 2.15's. Without field options, one human-readable line.
+pub const SPEC: Spec = Spec {
+    name: "s6-svstat",
+    operands: "servicedir",
+    about: "Prints the state of a supervised service, as a summary line or as chosen fields.",
+    doc: "s6-svstat.html",
+    flags: &[
+        Flag::new('u', Show::Own, "print whether it is up (-o up)"),
+        Flag::new('w', Show::Cluster, "print whether it is wanted up (-o wantedup)"),
+        Flag::new('N', Show::Cluster, "print whether it is normally up (-o normallyup)"),
+        Flag::new('r', Show::Cluster, "print whether it is ready (-o ready)"),
+        Flag::new('p', Show::Cluster, "print its pid (-o pid)"),
+        Flag::new('g', Show::Cluster, "print its process group (-o pgid)"),
+        Flag::new('e', Show::Cluster, "print the last exit code (-o exitcode)"),
+        Flag::new('s', Show::Cluster, "print the last killing signal (-o signal)"),
+        Flag::new('t', Show::Cluster, "print the seconds since the last up or down (-o updownfor)"),
+        Flag::arg(
+            'o',
+            "up,wantedup,normallyup,ready,paused,pid,pgid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor",
+            Show::Or,
+            "print these fields, comma-separated, in this order",
+        ),
+        Flag::new('n', Show::Own, "in the summary line, show signals by number"),
+    ],
+};
 
 /// At most this many fields per invocation.
 const MAX_FIELDS: usize = 16;
@@ -198,11 +222,11 @@ fn push(fields: &mut Vec<Field>, f: Field) -> Result<(), Fatal> {
 
 /// Runs s6-svstat.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "no:uwNrpgest");
+    let mut g = SPEC.getopt(&args);
     let mut numeric = false;
     let mut fields = Vec::new();
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         let f = match opt.c {
             'n' => {
                 numeric = true;
@@ -220,11 +244,11 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             'e' => Field::ExitCode,
             's' => Field::Signal,
             't' => Field::UpdownFor,
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         };
         push(&mut fields, f)?;
     }
-    let Some(dir) = g.operands().first() else { return Err(Fatal::usage(USAGE)) };
+    let Some(dir) = g.operands().first() else { return Err(SPEC.usage_error()) };
     let name = dir.to_string_lossy();
     let dir = Path::new(dir);
     if !super::svok::is_supervised(dir).map_err(|e| Fatal::sys(format_args!("check {name}"), &e))? {

@@ -8,27 +8,38 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 
-const USAGE: &str = "s6-svunlink [ -X ] [ -t timeout ] scandir servicename";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svunlink",
+    operands: "scandir servicename",
+    about: "Removes a service from the scan directory of a running s6-svscan and waits until \
+            its supervisor has exited.",
+    doc: "s6-svunlink.html",
+    flags: &[
+        Flag::new('X', Show::Own, "do not wait for the supervisor to exit"),
+        Flag::arg('t', "timeout", Show::Own, "stop waiting after this many milliseconds (0: never)"),
+    ],
+};
 
 /// Runs s6-svunlink.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = Getopt::new(&args, "Xt:");
+    let mut g = SPEC.getopt(&args);
     let mut wait = true;
     let mut timeout = 0u64;
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'X' => wait = false,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            _ => return Err(Fatal::usage(USAGE)),
+            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            _ => return Err(SPEC.usage_error()),
         }
     }
     let ops = g.operands();
     if ops.len() < 2 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let (scandir, name) = (&ops[0], &ops[1]);
     if matches!(name.as_bytes().first(), None | Some(b'.') | Some(b'/')) {

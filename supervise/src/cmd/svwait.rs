@@ -7,12 +7,29 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::Fatal;
+use s6rs_sys::cli::{Fatal, Spec};
 
 use crate::ftrig::Pause;
-use crate::svwait::{Options, Outcome, Want, Watcher};
+use crate::svwait::{Options, Outcome, Want, Watcher, ALL_ANY_FLAGS, GOAL_FLAGS, TIMEOUT_FLAG};
 
-const USAGE: &str = "s6-svwait [ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ] servicedir...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-svwait",
+    operands: "servicedir...",
+    about: "Waits until supervised services reach the given state.",
+    doc: "s6-svwait.html",
+    flags: &[
+        GOAL_FLAGS[0],
+        GOAL_FLAGS[1],
+        GOAL_FLAGS[2],
+        GOAL_FLAGS[3],
+        GOAL_FLAGS[4],
+        GOAL_FLAGS[5],
+        ALL_ANY_FLAGS[0],
+        ALL_ANY_FLAGS[1],
+        TIMEOUT_FLAG,
+    ],
+};
 
 /// Turns a wait's outcome into the exit code of s6-svwait and s6-svlisten.
 pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
@@ -29,7 +46,7 @@ pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
 
 /// Runs s6-svwait.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let (Options { goal, any, deadline }, dirs) = Options::parse(&args, true, USAGE)?;
+    let (Options { goal, any, deadline }, dirs) = Options::parse(&args, &SPEC)?;
     if dirs.is_empty() {
         return Ok(0);
     }
