@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-connlimit", s6rs_access::cmd::connlimit::run)
+    s6rs_sys::cli::main(&s6rs_access::cmd::connlimit::SPEC, s6rs_access::cmd::connlimit::run)
 }

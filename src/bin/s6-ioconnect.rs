@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-ioconnect", s6rs_ipc::cmd::ioconnect::run)
+    s6rs_sys::cli::main(&s6rs_ipc::cmd::ioconnect::SPEC, s6rs_ipc::cmd::ioconnect::run)
 }

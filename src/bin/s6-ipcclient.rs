@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-ipcclient", s6rs_ipc::cmd::ipcclient::run)
+    s6rs_sys::cli::main(&s6rs_ipc::cmd::ipcclient::SPEC, s6rs_ipc::cmd::ipcclient::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-ipcserver-access", s6rs_access::cmd::ipcserver_access::run)
+    s6rs_sys::cli::main(&s6rs_access::cmd::ipcserver_access::SPEC, s6rs_access::cmd::ipcserver_access::run)
 }

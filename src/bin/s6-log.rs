@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-log", s6rs_log::cmd::log::run)
+    s6rs_sys::cli::main(&s6rs_log::cmd::log::SPEC, s6rs_log::cmd::log::run)
 }

@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-socklog", s6rs_log::cmd::socklog::run)
+    s6rs_sys::cli::main(&s6rs_log::cmd::socklog::SPEC, s6rs_log::cmd::socklog::run)
 }

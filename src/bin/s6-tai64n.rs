@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("s6-tai64n", s6rs_log::cmd::tai64n::run)
+    s6rs_sys::cli::main(&s6rs_log::cmd::tai64n::SPEC, s6rs_log::cmd::tai64n::run)
 }

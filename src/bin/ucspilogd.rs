@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main("ucspilogd", s6rs_log::cmd::ucspilogd::run)
+    s6rs_sys::cli::main(&s6rs_log::cmd::ucspilogd::SPEC, s6rs_log::cmd::ucspilogd::run)
 }

@@ -15,15 +15,23 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{show, warn, Fatal, Getopt, LongOpt};
+use s6rs_sys::cli::{show, warn, Fatal, Flag, Show, Spec};
 
 use crate::cdb::{encode_allow, DENY};
 use crate::cdbfile::Writer;
 use crate::fs::{concat, read_upto};
 use crate::rules::{encode_env, MAX_EXEC};
 
-const USAGE: &str = "s6-accessrules-cdb-from-fs [ -m mode ] cdbfile dir";
-const LONGS: &[LongOpt] = &[LongOpt { name: "mode", short: 'm' }];
+/// The command line, with 2.15's long option.
+pub const SPEC: Spec = Spec {
+    name: "s6-accessrules-cdb-from-fs",
+    operands: "cdbfile dir",
+    about: "Compiles the access rules directory dir into the cdb file cdbfile, replacing it atomically.",
+    doc: "s6-accessrules-cdb-from-fs.html",
+    flags: &[
+        Flag::arg('m', "mode", Show::Own, "give cdbfile this mode, in octal (default 0600)").long("mode")
+    ],
+};
 const SUFFIX: &str = ":s6-accessrules-cdb-from-fs:XXXXXX";
 
 /// The largest environment s6-accessrules-cdb-from-fs stores: upstream checks `> 4100`, a
@@ -121,9 +129,9 @@ fn write_tmp(file: &mut std::fs::File, tmp: &Path, bytes: &[u8], mode: Option<u3
 /// Runs s6-accessrules-cdb-from-fs.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut mode = None;
-    let mut g = Getopt::with_long(&args, "m:", LONGS);
+    let mut g = SPEC.getopt(&args);
     while let Some(o) = g.next_long() {
-        let o = o.map_err(|b| b.fatal(USAGE))?;
+        let o = o.map_err(|b| b.fatal(&SPEC.usage()))?;
         if o.c == 'm' {
             let bad = || Fatal::bad("mode needs to be an unsigned integer (in octal)");
             let s = o.arg_str();
@@ -134,7 +142,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         }
     }
     let [cdbfile, dir, ..] = g.operands() else {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     };
     let mut template = cdbfile.clone();
     template.push(SUFFIX);

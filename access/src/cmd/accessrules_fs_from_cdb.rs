@@ -17,13 +17,20 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::{show, Fatal};
+use s6rs_sys::cli::{show, Fatal, Spec};
 
 use crate::cdbfile::Cdb;
 use crate::fs::concat;
 use crate::rules::{MAX_ENV, MAX_EXEC};
 
-const USAGE: &str = "s6-accessrules-fs-from-cdb dir cdbfile";
+/// The command line: no options, as upstream.
+pub const SPEC: Spec = Spec {
+    name: "s6-accessrules-fs-from-cdb",
+    operands: "dir cdbfile",
+    about: "Turns the access rules cdb file cdbfile back into a rules directory dir, which must not exist.",
+    doc: "s6-accessrules-fs-from-cdb.html",
+    flags: &[],
+};
 
 /// The longest record value upstream's decompiler accepts.
 const MAX_RECORD: usize = 8201;
@@ -163,7 +170,7 @@ fn decompile(cdb: &Cdb, base: &Path, cdbname: &str) -> Result<(), Fatal> {
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     // Upstream parses no options: the two operands are taken as they are.
     let [dir, cdbfile, ..] = &args[..] else {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     };
     let cdb = Cdb::open(Path::new(cdbfile)).map_err(|e| Fatal::sys("cdb_init", &e))?;
     let base = Path::new(dir);

@@ -12,9 +12,17 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{parse_uint, Fatal};
+use s6rs_sys::cli::{parse_uint, Fatal, Spec};
 
-const USAGE: &str = "s6-connlimit prog...";
+/// The command line: no options, as upstream; the limits come from the environment.
+pub const SPEC: Spec = Spec {
+    name: "s6-connlimit",
+    operands: "prog...",
+    about: "Under a UCSPI server: exits 1 if the client's origin already has ${PROTO}CONNMAX \
+            connections, else runs prog.",
+    doc: "s6-connlimit.html",
+    flags: &[],
+};
 
 /// Runs s6-connlimit.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
@@ -42,7 +50,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         }
     }
     if args.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     Err(s6rs_sys::exec::chainload(&args, &[]))
 }

@@ -11,12 +11,31 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
-use s6rs_sys::cli::{parse_uint, prog, Fatal, Getopt};
+use s6rs_sys::cli::{parse_uint, prog, Fatal, Flag, Show, Spec};
 
 use crate::check::{evaluate, AccessOptions, PeerIds, RuleSource};
 
-const USAGE: &str =
-    "s6-ipcserver-access [ -v verbosity ] [ -e | -E ] [ -l localname ] [ -i rulesdir | -x rulesfile ] prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcserver-access",
+    operands: "prog...",
+    about: "Under s6-ipcserver: checks the client's uid and gid against access rules, then \
+            runs prog or refuses the client.",
+    doc: "s6-ipcserver-access.html",
+    flags: &[
+        Flag::arg(
+            'v',
+            "verbosity",
+            Show::Own,
+            "0 errors only, 1 also warnings and accepted clients (the default), 2 more",
+        ),
+        Flag::new('e', Show::Own, "set the access variables in prog's environment (the default)"),
+        Flag::new('E', Show::Or, "unset the UCSPI and access variables instead"),
+        Flag::arg('l', "localname", Show::Own, "set IPCLOCALPATH to this, not to the socket's name"),
+        Flag::arg('i', "rulesdir", Show::Own, "check against the rules in this directory"),
+        Flag::arg('x', "rulesfile", Show::Or, "check against the rules in this cdb file"),
+    ],
+};
 
 /// The program that runs a rule's `exec` line, looked up in PATH like any program.
 const EXECLINEB: &str = "execlineb";
@@ -32,23 +51,23 @@ fn id_var(name: &OsStr) -> Result<u32, Fatal> {
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut opts = AccessOptions::default();
     let mut rules = RuleSource::None;
-    let mut g = Getopt::new(&args, "v:Eel:i:x:");
+    let mut g = SPEC.getopt(&args);
     while let Some(o) = g.next() {
-        let o = o.map_err(|_| Fatal::usage(USAGE))?;
+        let o = o.map_err(|_| SPEC.usage_error())?;
         match o.c {
-            'v' => opts.verbosity = parse_uint(o.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            'v' => opts.verbosity = parse_uint(o.arg_str()).ok_or_else(|| SPEC.usage_error())?,
             'E' => opts.doenv = false,
             'e' => opts.doenv = true,
             'l' => opts.localname = o.arg,
             // The last of -i and -x wins, as upstream parses them.
             'i' => rules = RuleSource::Dir(PathBuf::from(o.arg.unwrap_or_default())),
             'x' => rules = RuleSource::Cdb(PathBuf::from(o.arg.unwrap_or_default())),
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     let argv = g.operands();
     if argv.first().is_none_or(|a| a.is_empty()) {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let proto = std::env::var_os("PROTO").ok_or_else(|| Fatal::bad("PROTO not set"))?;
     let with = |suffix: &str| {

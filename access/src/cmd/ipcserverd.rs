@@ -26,13 +26,47 @@ use std::os::unix::ffi::OsStrExt;
 
 use s6rs_ipc::check::{Peer, Verdict};
 use s6rs_ipc::cmd::ipcserverd;
-use s6rs_sys::cli::{self, Fatal};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::EnvMod;
 
 use crate::{evaluate, AccessOptions, PeerIds, RuleSource};
 
 /// The prefix every extension option has.
 pub const PREFIX: &str = "--access-";
+
+/// The extension options. The letters only name them here: none is a short option.
+const ACCESS_FLAGS: [Flag; 5] = [
+    Flag::arg('i', "dir", Show::LongOnly, "check clients against the rules in this directory (as -i)")
+        .long("access-rules"),
+    Flag::arg('x', "file", Show::LongOnly, "check clients against the rules in this cdb file (as -x)")
+        .long("access-cdb"),
+    Flag::new('E', Show::LongOnly, "do not set the access variables (as -E)").long("access-noenv"),
+    Flag::arg('l', "name", Show::LongOnly, "the IPCLOCALPATH value (as -l)").long("access-localname"),
+    Flag::arg('V', "n", Show::LongOnly, "the check's verbosity (as -v; default 1)").long("access-verbosity"),
+];
+
+/// Upstream's command line, then the `--access-*` options, which must come first and are
+/// not part of upstream's usage line.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcserverd",
+    operands: ipcserverd::SPEC.operands,
+    about: "Accepts clients on the listening Unix socket that is its stdin and runs prog for \
+            each; --access-* options first make it check each client as s6-ipcserver-access would.",
+    doc: "s6-ipcserverd.html",
+    flags: &[
+        ipcserverd::FLAGS[0],
+        ipcserverd::FLAGS[1],
+        ipcserverd::FLAGS[2],
+        ipcserverd::FLAGS[3],
+        ipcserverd::FLAGS[4],
+        ipcserverd::FLAGS[5],
+        ACCESS_FLAGS[0],
+        ACCESS_FLAGS[1],
+        ACCESS_FLAGS[2],
+        ACCESS_FLAGS[3],
+        ACCESS_FLAGS[4],
+    ],
+};
 
 /// The in-process check's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,12 +90,17 @@ pub fn split(args: &[OsString]) -> Result<(Option<InProcess>, &[OsString]), Fata
             None => (opt, None),
         };
         let bad = || Fatal::usage(format!("{PREFIX}{name}: unknown access option or missing value"));
-        match (name, value) {
-            ("rules", Some(v)) => rules = Some(RuleSource::Dir(v.into())),
-            ("cdb", Some(v)) => rules = Some(RuleSource::Cdb(v.into())),
-            ("noenv", None) => opts.doenv = false,
-            ("localname", Some(v)) => opts.localname = Some(v.into()),
-            ("verbosity", Some(v)) => opts.verbosity = cli::parse_uint(v).ok_or_else(bad)?,
+        let flag = ACCESS_FLAGS
+            .iter()
+            .find(|f| f.long.and_then(|l| l.strip_prefix(&PREFIX[2..])) == Some(name))
+            .filter(|f| f.arg.is_some() == value.is_some())
+            .ok_or_else(bad)?;
+        match (flag.short, value) {
+            ('i', Some(v)) => rules = Some(RuleSource::Dir(v.into())),
+            ('x', Some(v)) => rules = Some(RuleSource::Cdb(v.into())),
+            ('E', None) => opts.doenv = false,
+            ('l', Some(v)) => opts.localname = Some(v.into()),
+            ('V', Some(v)) => opts.verbosity = cli::parse_uint(v).ok_or_else(bad)?,
             _ => return Err(bad()),
         }
         n += 1;
@@ -129,6 +168,18 @@ mod tests {
         assert!(!c.opts.doenv);
         assert_eq!(c.opts.verbosity, 2);
         assert_eq!(rest, &a[3..]);
+    }
+
+    #[test]
+    fn usage_line_is_upstreams_and_access_options_are_long_only() {
+        assert_eq!(SPEC.usage(), ipcserverd::SPEC.usage());
+        for f in &ACCESS_FLAGS {
+            assert_eq!(f.show, Show::LongOnly);
+            assert!(f.long.is_some_and(|l| l.starts_with(&PREFIX[2..])), "{f:?}");
+        }
+        let help = SPEC.help();
+        assert!(help.contains("  --access-rules=dir "), "{help}");
+        assert!(help.contains("  -v verbosity "), "{help}");
     }
 
     #[test]

@@ -13,13 +13,34 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::sig::Trap;
 
 use crate::socket::{self, Shut};
 
-const USAGE: &str = "s6-ioconnect [ -t timeout ] [ -r fdr ] [ -w fdw ]";
+/// The command line, as upstream's; `-0 -1 -6 -7` are accepted and do nothing.
+pub const SPEC: Spec = Spec {
+    name: "s6-ioconnect",
+    operands: "",
+    about: "Copies stdin to a remote fd and a remote fd to stdout until both directions reach \
+            end of file.",
+    doc: "s6-ioconnect.html",
+    flags: &[
+        Flag::arg(
+            't',
+            "timeout",
+            Show::Own,
+            "exit 1 after this many milliseconds without traffic (0: never)",
+        ),
+        Flag::arg('r', "fdr", Show::Own, "read the remote side from this fd (default 6)"),
+        Flag::arg('w', "fdw", Show::Own, "write the remote side to this fd (default 7)"),
+        Flag::new('0', Show::Hidden, "obsolete, ignored (sockets are detected)"),
+        Flag::new('1', Show::Hidden, "obsolete, ignored (sockets are detected)"),
+        Flag::new('6', Show::Hidden, "obsolete, ignored (sockets are detected)"),
+        Flag::new('7', Show::Hidden, "obsolete, ignored (sockets are detected)"),
+    ],
+};
 
 const BUF_SIZE: usize = 8192;
 
@@ -144,21 +165,21 @@ impl Pipe {
 /// Runs s6-ioconnect.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (mut timeout, mut fdr, mut fdw) = (0u64, 6i32, 7i32);
-    let mut g = Getopt::new(&args, "0167t:r:w:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         let arg = opt.arg_str();
         match opt.c {
             // Deprecated: sockets are recognised by themselves now.
             '0' | '1' | '6' | '7' => {}
-            't' => timeout = cli::parse_uint(arg).ok_or_else(|| Fatal::usage(USAGE))?,
-            'r' => fdr = parse_int(arg).ok_or_else(|| Fatal::usage(USAGE))?,
-            'w' => fdw = parse_int(arg).ok_or_else(|| Fatal::usage(USAGE))?,
-            _ => return Err(Fatal::usage(USAGE)),
+            't' => timeout = cli::parse_uint(arg).ok_or_else(|| SPEC.usage_error())?,
+            'r' => fdr = parse_int(arg).ok_or_else(|| SPEC.usage_error())?,
+            'w' => fdw = parse_int(arg).ok_or_else(|| SPEC.usage_error())?,
+            _ => return Err(SPEC.usage_error()),
         }
     }
     if fdr < 3 || fdw < 3 {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let r0 = End::open(0, &[])?;
     let w0 = End::open(fdw, &[0])?;

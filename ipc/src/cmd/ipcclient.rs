@@ -7,33 +7,46 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 
 use crate::socket::{self, Kind, PATH_MAX};
 
-const USAGE: &str = "s6-ipcclient [ -q | -Q | -v ] [ -p bindpath ] [ -l localname ] path prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcclient",
+    operands: "path prog...",
+    about: "Connects to the Unix socket at path, then runs prog with the connection on fds 6 and 7.",
+    doc: "s6-ipcclient.html",
+    flags: &[
+        Flag::new('q', Show::Own, "quiet"),
+        Flag::new('Q', Show::Or, "normal verbosity (the default)"),
+        Flag::new('v', Show::Or, "verbose"),
+        Flag::arg('p', "bindpath", Show::Own, "bind the client socket to this path before connecting"),
+        Flag::arg('l', "localname", Show::Own, "set IPCLOCALPATH to this value"),
+    ],
+};
 
 /// Runs s6-ipcclient.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut verbosity: u32 = 1;
     let mut bindpath = None;
     let mut localname = None;
-    let mut g = Getopt::new(&args, "qQvp:l:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'q' => verbosity = verbosity.saturating_sub(1),
             'Q' => verbosity = 1,
             'v' => verbosity += 1,
             'p' => bindpath = opt.arg,
             'l' => localname = opt.arg,
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let [path, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let [path, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let s = socket::socket(Kind::Stream, false).map_err(|e| Fatal::sys("create socket", &e))?;
     if let Some(b) = &bindpath {

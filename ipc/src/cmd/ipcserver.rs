@@ -6,13 +6,43 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::{chainload, sibling};
 use s6rs_sys::user;
 
 use super::ipcserver_socketbinder::parse_octal;
 
-const USAGE: &str = "s6-ipcserver [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -a socketperms ] [ -G gid,gid,... ] [ -g gid ] [ -u uid ] [ -U ] path prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcserver",
+    operands: "path prog...",
+    about: "Listens on a Unix socket at path and runs prog for each client, with the connection \
+            on its stdin and stdout.",
+    doc: "s6-ipcserver.html",
+    flags: &[
+        Flag::new('q', Show::Own, "quiet"),
+        Flag::new('Q', Show::Or, "normal verbosity (the default)"),
+        Flag::new('v', Show::Or, "verbose"),
+        Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
+        Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
+        Flag::new('P', Show::Own, "do not look up client credentials"),
+        Flag::new('p', Show::Or, "look up client credentials (the default)"),
+        Flag::new('1', Show::Own, "write a newline to stdout and close it once listening"),
+        Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 40)"),
+        Flag::arg(
+            'C',
+            "localmaxconn",
+            Show::Own,
+            "serve at most this many clients of one uid at once (default 40)",
+        ),
+        Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
+        Flag::arg('a', "socketperms", Show::Own, "the socket's permissions, in octal (default 0777)"),
+        Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),
+        Flag::arg('g', "gid", Show::Own, "once bound, switch to this group id"),
+        Flag::arg('u', "uid", Show::Own, "once bound, switch to this user id"),
+        Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
+    ],
+};
 
 /// Runs s6-ipcserver.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
@@ -22,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 
 /// The command line s6-ipcserver execs into, for `args` (without argv\[0\]).
 pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
-    let usage = || Fatal::usage(USAGE);
+    let usage = || SPEC.usage_error();
     // s6-rs extension: leading `--access-*` options are s6-ipcserverd's in-process access
     // check (see s6rs_access::cmd::ipcserverd); they are handed to it unchanged.
     let nacc = args.iter().take_while(|a| a.to_str().is_some_and(|s| s.starts_with("--access-"))).count();
@@ -30,7 +60,7 @@ pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let (mut verbosity, mut ready, mut flag_u, mut lookup, mut reuse) = (1, false, false, true, true);
     let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
     let (mut maxconn, mut localmaxconn, mut backlog, mut perms) = (0u32, 0u32, None::<u32>, 0o777);
-    let mut g = Getopt::new(args, "qQvDd1UPpc:C:b:a:u:g:G:");
+    let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str();

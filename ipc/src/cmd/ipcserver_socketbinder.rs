@@ -6,13 +6,27 @@ use std::ffi::OsString;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 
 use crate::socket::{self, Kind};
 
-const USAGE: &str =
-    "s6-ipcserver-socketbinder [ -d | -D ] [ -b backlog ] [ -M | -m ] [ -a perms ] [ -B ] path prog...";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcserver-socketbinder",
+    operands: "path prog...",
+    about: "Binds a Unix socket to path and listens on it, then runs prog with the socket as its stdin.",
+    doc: "s6-ipcserver-socketbinder.html",
+    flags: &[
+        Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
+        Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
+        Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients (0: do not listen)"),
+        Flag::new('M', Show::Own, "a stream socket (the default)"),
+        Flag::new('m', Show::Or, "a datagram socket"),
+        Flag::arg('a', "perms", Show::Own, "the socket's permissions, in octal (default 0777)"),
+        Flag::new('B', Show::Own, "leave the socket blocking"),
+    ],
+};
 
 /// Parses a whole octal number, as skalibs' `uint0_oscan` does.
 pub(crate) fn parse_octal(s: &str) -> Option<u32> {
@@ -29,23 +43,23 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut nonblock = true;
     let mut backlog = libc::SOMAXCONN as u32;
     let mut perms = 0o777;
-    let mut g = Getopt::new(&args, "DdMmBb:a:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'D' => reuse = false,
             'd' => reuse = true,
             'M' => kind = Kind::Stream,
             'm' => kind = Kind::Datagram,
             'B' => nonblock = false,
-            'b' => backlog = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            'a' => perms = parse_octal(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            _ => return Err(Fatal::usage(USAGE)),
+            'b' => backlog = cli::parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            'a' => perms = parse_octal(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            _ => return Err(SPEC.usage_error()),
         }
     }
-    let [path, prog @ ..] = g.operands() else { return Err(Fatal::usage(USAGE)) };
+    let [path, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     let path = Path::new(path);
     // The socket must become fd 0: free the number first.

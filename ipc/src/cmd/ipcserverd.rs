@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::exec::{EnvMod, Spawner};
@@ -29,8 +29,30 @@ use s6rs_sys::sig::{self, Trap};
 use crate::check::{ConnCheck, Peer, Verdict};
 use crate::socket::{self, Creds, SockPath};
 
-const USAGE: &str =
-    "s6-ipcserverd [ -v verbosity ] [ -1 ] [ -P | -p ] [ -c maxconn ] [ -C localmaxconn ] prog...";
+/// Upstream's options, in usage-line order (s6rs_access's s6-ipcserverd adds its own).
+pub const FLAGS: [Flag; 6] = [
+    Flag::arg('v', "verbosity", Show::Own, "0 quiet, 1 warnings (the default), 2 every connection"),
+    Flag::new('1', Show::Own, "write a newline to stdout and close it once accepting clients"),
+    Flag::new('P', Show::Own, "do not look up client credentials"),
+    Flag::new('p', Show::Or, "look up client credentials (the default)"),
+    Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 40)"),
+    Flag::arg(
+        'C',
+        "localmaxconn",
+        Show::Own,
+        "serve at most this many clients of one uid at once (default 40)",
+    ),
+];
+
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-ipcserverd",
+    operands: "prog...",
+    about: "Accepts clients on the listening Unix socket that is its stdin and runs prog for \
+            each, with the connection on prog's stdin and stdout.",
+    doc: "s6-ipcserverd.html",
+    flags: &FLAGS,
+};
 
 /// The largest `-c` (2.15; 2.11 capped it at 1000).
 pub const MAXCONN_CAP: u32 = 16384;
@@ -63,10 +85,10 @@ pub struct Options {
 pub fn parse(args: &[OsString]) -> Result<Options, Fatal> {
     let mut o =
         Options { ready: false, verbosity: 1, lookup: true, maxconn: 40, localmaxconn: 40, argv: Vec::new() };
-    let mut g = Getopt::new(args, "Pp1c:C:v:");
+    let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
-        let num = || cli::parse_uint::<u32>(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE));
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
+        let num = || cli::parse_uint::<u32>(opt.arg_str()).ok_or_else(|| SPEC.usage_error());
         match opt.c {
             'P' => o.lookup = false,
             'p' => o.lookup = true,
@@ -74,12 +96,12 @@ pub fn parse(args: &[OsString]) -> Result<Options, Fatal> {
             'c' => o.maxconn = num()?,
             'C' => o.localmaxconn = num()?,
             'v' => o.verbosity = num()?,
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     o.argv = g.operands().to_vec();
     if o.argv.first().filter(|a| !a.is_empty()).is_none() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     o.maxconn = o.maxconn.clamp(1, MAXCONN_CAP);
     if !o.lookup || o.localmaxconn > o.maxconn {

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, IntoRawFd};
 
-use s6rs_sys::cli::{self, warn, warn_sys, Fatal, Getopt};
+use s6rs_sys::cli::{self, warn, warn_sys, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::sig::Trap;
@@ -29,7 +29,33 @@ use crate::logdir::Logdir;
 use crate::script::{self, Script, Target};
 use crate::stamp;
 
-const USAGE: &str = "s6-log [ -d notif ] [ -q | -v ] [ -b ] [ -p ] [ -l linelimit ] [ -t lastlinetimeout ] [ -- ] logging_script";
+/// The command line, as 2.15's.
+pub const SPEC: Spec = Spec {
+    name: "s6-log",
+    operands: "[ -- ] logging_script",
+    about: "Reads log lines on stdin and, as the logging script says, selects, timestamps and \
+            stores them in rotated log directories.",
+    doc: "s6-log.html",
+    flags: &[
+        Flag::arg('d', "notif", Show::Own, "write a newline to this fd once ready"),
+        Flag::new('q', Show::Own, "one less level of messages on stderr"),
+        Flag::new('v', Show::Or, "one more level of messages on stderr"),
+        Flag::new('b', Show::Own, "stop reading stdin while output is pending"),
+        Flag::new('p', Show::Own, "ignore SIGTERM: stop only on SIGHUP or end of input"),
+        Flag::arg(
+            'l',
+            "linelimit",
+            Show::Own,
+            "split lines longer than this many bytes (default 8192, 0: never)",
+        ),
+        Flag::arg(
+            't',
+            "lastlinetimeout",
+            Show::Own,
+            "once told to stop, wait this many milliseconds for the end of a partial line (default 2000)",
+        ),
+    ],
+};
 
 /// Lines longer than this are split (`-l`), unless 0.
 const DEFAULT_LINELIMIT: usize = 8192;
@@ -62,21 +88,21 @@ fn parse_opts(args: &[OsString]) -> Result<(Opts, usize), Fatal> {
         linelimit: DEFAULT_LINELIMIT,
         lastline_ms: 2000,
     };
-    let mut g = Getopt::new(args, "qvbpl:d:t:");
+    let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| Fatal::usage(USAGE))?;
+        let opt = opt.map_err(|_| SPEC.usage_error())?;
         match opt.c {
             'q' => o.verbosity = o.verbosity.saturating_sub(1),
             'v' => o.verbosity += 1,
             'b' => o.block = true,
             'p' => o.protect = true,
-            'l' => o.linelimit = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
-            't' => o.lastline_ms = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?,
+            'l' => o.linelimit = cli::parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
+            't' => o.lastline_ms = cli::parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
             'd' => {
-                let fd: i32 = cli::parse_uint(opt.arg_str()).ok_or_else(|| Fatal::usage(USAGE))?;
+                let fd: i32 = cli::parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?;
                 o.notif = Some(cli::given_fd(fd.into(), "notification fd", "invalid notification fd")?);
             }
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     if o.linelimit != 0 && o.linelimit < LINELIMIT_MIN {
@@ -541,7 +567,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (opts, idx) = parse_opts(&args)?;
     let words = &args[idx..];
     if words.is_empty() {
-        return Err(Fatal::usage(USAGE));
+        return Err(SPEC.usage_error());
     }
     sanitize_std_fds().map_err(|e| Fatal::sys("ensure stdin/stdout/stderr are open", &e))?;
     s6rs_sys::fd::set_nonblock(stdin(), true).map_err(|e| Fatal::sys("set stdin non-blocking", &e))?;

@@ -22,12 +22,36 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::{self, Fatal, Getopt};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::sig::Trap;
 
-const USAGE: &str = "s6-socklog [ -d notif ] [ -r ] [ -U | -u uid -g gid -G gidlist ] [ -l linelen ] [ -t lameducktimeout ] [ -x socket | -i ip_port ]";
+/// The command line, as 2.15's.
+pub const SPEC: Spec = Spec {
+    name: "s6-socklog",
+    operands: "",
+    about: "A small syslogd: receives datagrams on /dev/log (or another socket) and writes each \
+            as a readable line on stdout.",
+    doc: "s6-socklog.html",
+    flags: &[
+        Flag::arg('d', "notif", Show::Own, "write a newline to this fd once the socket is bound"),
+        Flag::new('r', Show::Own, "raw: leave <N> priority codes as they are"),
+        Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
+        Flag::arg('u', "uid", Show::Or, "once bound, switch to this user id"),
+        Flag::arg('g', "gid", Show::Then, "once bound, switch to this group id"),
+        Flag::arg('G', "gidlist", Show::Then, "once bound, set the supplementary groups to these gids"),
+        Flag::arg('l', "linelen", Show::Own, "longest datagram kept whole, 76 to 1048576 (default 1024)"),
+        Flag::arg(
+            't',
+            "lameducktimeout",
+            Show::Own,
+            "on SIGTERM, exit 99 if output is not flushed after this many milliseconds (0: wait)",
+        ),
+        Flag::arg('x', "socket", Show::Own, "bind to this Unix socket (default /dev/log)"),
+        Flag::arg('i', "ip_port", Show::Or, "bind to this UDP address instead (port 514 if not given)"),
+    ],
+};
 
 const TOKEN_SIG: usize = 0;
 const TOKEN_SOCK: usize = 1;
@@ -48,7 +72,7 @@ struct Opts {
 }
 
 fn usage() -> Fatal {
-    Fatal::usage(USAGE)
+    SPEC.usage_error()
 }
 
 /// skalibs `gid_scanlist`: comma-separated numbers.
@@ -90,7 +114,7 @@ fn parse_opts(args: &[OsString]) -> Result<Opts, Fatal> {
         unix: Some(PathBuf::from("/dev/log")),
         udp: None,
     };
-    let mut g = Getopt::new(args, "rd:l:t:u:g:G:Ux:i:");
+    let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str();

@@ -4,21 +4,28 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
 use s6rs_sys::tai::Tain;
 
 use crate::stamp::{Clock, MAX_LEN};
 
-const USAGE: &str = "s6-tai64nlocal [ -g ]";
+/// The command line, as upstream's.
+pub const SPEC: Spec = Spec {
+    name: "s6-tai64nlocal",
+    operands: "",
+    about: "Copies stdin to stdout, turning the TAI64N label that starts a line into a readable date.",
+    doc: "s6-tai64nlocal.html",
+    flags: &[Flag::new('g', Show::Own, "show the date in GMT, not local time")],
+};
 
 /// Runs s6-tai64nlocal.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut local = true;
-    let mut g = Getopt::new(&args, "g");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         match opt {
             Ok(o) if o.c == 'g' => local = false,
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     crate::filter::default_sigpipe();

@@ -6,18 +6,31 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use s6rs_sys::cli::{Fatal, Getopt};
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
 
-const USAGE: &str = "ucspilogd [ -D default ] [ var... ]";
+/// The command line, as 2.15's.
+pub const SPEC: Spec = Spec {
+    name: "ucspilogd",
+    operands: "[ var... ]",
+    about: "Turns syslog-style messages on stdin into readable log lines on stdout, each \
+            prefixed with the values of the named variables.",
+    doc: "ucspilogd.html",
+    flags: &[Flag::arg(
+        'D',
+        "default",
+        Show::Own,
+        "print this for a variable that is not set (default <undefined>)",
+    )],
+};
 
 /// Runs ucspilogd.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut undef: OsString = "<undefined>".into();
-    let mut g = Getopt::new(&args, "D:");
+    let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         match opt {
             Ok(o) if o.c == 'D' => undef = o.arg.unwrap_or_default(),
-            _ => return Err(Fatal::usage(USAGE)),
+            _ => return Err(SPEC.usage_error()),
         }
     }
     // The values are read once, at start-up, as upstream does.
