@@ -141,7 +141,7 @@ pub fn main(spec: &'static Spec, run: fn(Vec<OsString>) -> Result<u8, Fatal>) ->
     finish(spec, run, std::env::args_os().skip(1).collect())
 }
 
-/// [`main`](fn@main) for a C `main` (see [`entry!`]): the arguments come from `argv`, since
+/// [`main`](fn@main) for a C `main` (see [`entry!`](crate::entry)): the arguments come from `argv`, since
 /// only glibc hands them to Rust's standard library when its runtime start-up is skipped.
 ///
 /// # Safety
@@ -228,59 +228,33 @@ impl Opt {
 /// skalibs-style getopt: flags cluster (`-du`), an argument may be attached (`-t5`) or be the
 /// next word, `--` ends options, parsing stops at the first operand or at a lone `-`, and
 /// options come back in command-line order.
+///
+/// The options it knows come from a program's table ([`Spec::getopt`]); [`Getopt::next`]
+/// reads short options only, [`Getopt::next_long`] long ones (skalibs `gol`) as well.
 pub struct Getopt<'a> {
     args: &'a [OsString],
-    known: Known<'a>,
+    flags: &'a [Flag],
     idx: usize,
     pos: usize,
 }
 
-/// What a [`Getopt`] accepts: a classic getopt letter string with long options beside it,
-/// or a program's option table.
-#[derive(Clone, Copy)]
-enum Known<'a> {
-    Letters(&'a str, &'a [LongOpt]),
-    Table(&'a [Flag]),
-}
+impl<'a> Getopt<'a> {
+    /// Starts parsing `args` (argv without argv\[0\]) against a program's option table.
+    pub(crate) fn with_table(args: &'a [OsString], flags: &'a [Flag]) -> Getopt<'a> {
+        Getopt { args, flags, idx: 0, pos: 0 }
+    }
 
-impl Known<'_> {
     /// Whether `c` is a short option, and if so whether it takes an argument.
-    fn short(self, c: char) -> Option<bool> {
-        match self {
-            Known::Letters(spec, _) => {
-                let i = spec.find(c).filter(|_| c != ':')?;
-                Some(spec.as_bytes().get(i + 1) == Some(&b':'))
-            }
-            Known::Table(flags) => flags.iter().find(|f| f.short == c && f.show != Show::LongOnly).map(|f| f.arg.is_some()),
-        }
+    fn short(&self, c: char) -> Option<bool> {
+        self.flags.iter().find(|f| f.short == c && f.show != Show::LongOnly).map(|f| f.arg.is_some())
     }
 
     /// The option letter a long name stands for, and whether it takes an argument.
-    fn long(self, name: &[u8]) -> Option<(char, bool)> {
-        match self {
-            Known::Letters(spec, longs) => {
-                let l = longs.iter().find(|l| l.name.as_bytes() == name)?;
-                let i = spec.find(l.short).filter(|_| l.short != ':');
-                Some((l.short, i.is_some_and(|i| spec.as_bytes().get(i + 1) == Some(&b':'))))
-            }
-            Known::Table(flags) => flags
-                .iter()
-                .find(|f| f.long.is_some_and(|l| l.as_bytes() == name))
-                .map(|f| (f.short, f.arg.is_some())),
-        }
-    }
-}
-
-impl<'a> Getopt<'a> {
-    /// Starts parsing `args` (argv without argv\[0\]) against `spec`, e.g. `"wuT:s:"`.
-    pub fn new(args: &'a [OsString], spec: &'a str) -> Getopt<'a> {
-        Getopt { args, known: Known::Letters(spec, &[]), idx: 0, pos: 0 }
-    }
-
-    /// Starts parsing `args` against a program's option table, long options included
-    /// (read them with [`Getopt::next_long`]).
-    pub fn with_table(args: &'a [OsString], flags: &'a [Flag]) -> Getopt<'a> {
-        Getopt { args, known: Known::Table(flags), idx: 0, pos: 0 }
+    fn long_name(&self, name: &[u8]) -> Option<(char, bool)> {
+        self.flags
+            .iter()
+            .find(|f| f.long.is_some_and(|l| l.as_bytes() == name))
+            .map(|f| (f.short, f.arg.is_some()))
     }
 
     /// Index of the first operand once parsing has finished.
@@ -311,7 +285,7 @@ impl<'a> Getopt<'a> {
         let c = word[self.pos] as char;
         self.pos += 1;
         let at_end = self.pos >= word.len();
-        let Some(takes_arg) = self.known.short(c) else {
+        let Some(takes_arg) = self.short(c) else {
             if at_end {
                 self.advance();
             }
@@ -347,16 +321,6 @@ impl<'a> Getopt<'a> {
     }
 }
 
-/// A long option for [`Getopt::with_long`]: `--NAME` stands for the flag `-SHORT`, or
-/// `--NAME=VALUE` for `-SHORT VALUE` when `SHORT` takes an argument in the spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LongOpt {
-    /// The name after `--`.
-    pub name: &'static str,
-    /// The short option it is another spelling of.
-    pub short: char,
-}
-
 /// An option that [`Getopt::next_long`] refuses, with skalibs `gol`'s wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadOpt {
@@ -387,14 +351,9 @@ impl BadOpt {
 }
 
 impl<'a> Getopt<'a> {
-    /// Starts parsing with long options as well (skalibs `gol`): a word `--NAME` or
-    /// `--NAME=VALUE` is looked up in `longs`; a long option takes its value only in the `=`
-    /// form. Use [`Getopt::next_long`] to read the options.
-    pub fn with_long(args: &'a [OsString], spec: &'a str, longs: &'a [LongOpt]) -> Getopt<'a> {
-        Getopt { args, known: Known::Letters(spec, longs), idx: 0, pos: 0 }
-    }
-
-    /// The next option, short or long, in command-line order.
+    /// The next option, short or long, in command-line order (skalibs `gol`): a word
+    /// `--NAME` or `--NAME=VALUE` is looked up among the flags' long names; a long option
+    /// takes its value only in the `=` form.
     pub fn next_long(&mut self) -> Option<Result<Opt, BadOpt>> {
         if self.pos == 0 {
             let word = self.args.get(self.idx)?.as_bytes();
@@ -404,8 +363,11 @@ impl<'a> Getopt<'a> {
             }
         }
         let res = self.next()?;
-        let known = self.known;
-        Some(res.map_err(|c| if known.short(c) == Some(true) { BadOpt::MissingArg(c) } else { BadOpt::Short(c) }))
+        Some(
+            res.map_err(
+                |c| if self.short(c) == Some(true) { BadOpt::MissingArg(c) } else { BadOpt::Short(c) },
+            ),
+        )
     }
 
     fn long(&self, word: &[u8]) -> Result<Opt, BadOpt> {
@@ -413,11 +375,11 @@ impl<'a> Getopt<'a> {
         let body = &word[2..];
         match body.iter().position(|&b| b == b'=') {
             Some(0) => Err(BadOpt::Invalid(text)),
-            Some(eq) => match self.known.long(&body[..eq]) {
+            Some(eq) => match self.long_name(&body[..eq]) {
                 Some((c, true)) => Ok(Opt { c, arg: Some(OsStr::from_bytes(&body[eq + 1..]).to_owned()) }),
                 _ => Err(BadOpt::WithArg(text)),
             },
-            None => match self.known.long(body) {
+            None => match self.long_name(body) {
                 Some((c, false)) => Ok(Opt { c, arg: None }),
                 _ => Err(BadOpt::Boolean(text)),
             },
@@ -456,9 +418,18 @@ mod tests {
         v.iter().map(OsString::from).collect()
     }
 
-    fn collect(v: &[&str], spec: &str) -> (Vec<Result<Opt, char>>, Vec<OsString>) {
+    /// A flag for the parser tests: `x` or, with `arg`, `x:` in getopt's letter notation.
+    const fn flag(c: char, arg: bool) -> Flag {
+        if arg {
+            Flag::arg(c, "arg", Show::Own, "")
+        } else {
+            Flag::new(c, Show::Own, "")
+        }
+    }
+
+    fn collect(v: &[&str], flags: &[Flag]) -> (Vec<Result<Opt, char>>, Vec<OsString>) {
         let a = args(v);
-        let mut g = Getopt::new(&a, spec);
+        let mut g = Getopt::with_table(&a, flags);
         let mut out = Vec::new();
         while let Some(o) = g.next() {
             out.push(o);
@@ -471,54 +442,62 @@ mod tests {
         Ok(Opt { c, arg: arg.map(OsString::from) })
     }
 
+    const DUT: &[Flag] = &[flag('d', false), flag('u', false), flag('t', true)];
+
     #[test]
     fn clusters_in_order() {
-        let (opts, rest) = collect(&["-du", "-t5", "dir"], "dut:");
+        let (opts, rest) = collect(&["-du", "-t5", "dir"], DUT);
         assert_eq!(opts, vec![o('d', None), o('u', None), o('t', Some("5"))]);
         assert_eq!(rest, args(&["dir"]));
     }
 
     #[test]
     fn separate_argument_and_double_dash() {
-        let (opts, rest) = collect(&["-T", "100", "--", "-x"], "T:x");
+        let (opts, rest) = collect(&["-T", "100", "--", "-x"], &[flag('T', true), flag('x', false)]);
         assert_eq!(opts, vec![o('T', Some("100"))]);
         assert_eq!(rest, args(&["-x"]));
     }
 
     #[test]
     fn stops_at_first_operand() {
-        let (opts, rest) = collect(&["-a", "prog", "-b"], "ab");
+        let (opts, rest) = collect(&["-a", "prog", "-b"], &[flag('a', false), flag('b', false)]);
         assert_eq!(opts, vec![o('a', None)]);
         assert_eq!(rest, args(&["prog", "-b"]));
     }
 
     #[test]
     fn lone_dash_is_operand() {
-        let (opts, rest) = collect(&["-", "x"], "a");
+        let (opts, rest) = collect(&["-", "x"], &[flag('a', false)]);
         assert!(opts.is_empty());
         assert_eq!(rest, args(&["-", "x"]));
     }
 
     #[test]
     fn unknown_and_missing_argument() {
-        let (opts, _) = collect(&["-z"], "a");
+        let (opts, _) = collect(&["-z"], &[flag('a', false)]);
         assert_eq!(opts, vec![Err('z')]);
-        let (opts, _) = collect(&["-t"], "t:");
+        let (opts, _) = collect(&["-t"], &[flag('t', true)]);
         assert_eq!(opts, vec![Err('t')]);
     }
 
     #[test]
     fn attached_argument_after_cluster() {
-        let (opts, _) = collect(&["-wuT500"], "wuT:");
+        let (opts, _) = collect(&["-wuT500"], &[flag('w', false), flag('u', false), flag('T', true)]);
         assert_eq!(opts, vec![o('w', None), o('u', None), o('T', Some("500"))]);
     }
 
-    const LONGS: &[LongOpt] =
-        &[LongOpt { name: "timeout", short: 't' }, LongOpt { name: "verbose", short: 'v' }];
+    #[test]
+    fn hidden_flags_parse_and_long_only_letters_do_not() {
+        let flags = [Flag::new('0', Show::Hidden, ""), Flag::new('F', Show::LongOnly, "").long("fg")];
+        let (opts, _) = collect(&["-0", "-F"], &flags);
+        assert_eq!(opts, vec![o('0', None), Err('F')]);
+    }
 
-    fn collect_long(v: &[&str], spec: &str) -> (Vec<Result<Opt, BadOpt>>, Vec<OsString>) {
+    const LONGS: &[Flag] = &[flag('v', false).long("verbose"), flag('t', true).long("timeout")];
+
+    fn collect_long(v: &[&str]) -> (Vec<Result<Opt, BadOpt>>, Vec<OsString>) {
         let a = args(v);
-        let mut g = Getopt::with_long(&a, spec, LONGS);
+        let mut g = Getopt::with_table(&a, LONGS);
         let mut out = Vec::new();
         while let Some(o) = g.next_long() {
             let stop = o.is_err();
@@ -532,7 +511,7 @@ mod tests {
 
     #[test]
     fn long_options_mix_with_short_in_order() {
-        let (opts, rest) = collect_long(&["-v", "--timeout=5", "--verbose", "-t7", "dir", "-v"], "vt:");
+        let (opts, rest) = collect_long(&["-v", "--timeout=5", "--verbose", "-t7", "dir", "-v"]);
         let want = vec![
             Ok(Opt { c: 'v', arg: None }),
             Ok(Opt { c: 't', arg: Some("5".into()) }),
@@ -541,22 +520,22 @@ mod tests {
         ];
         assert_eq!(opts, want);
         assert_eq!(rest, args(&["dir", "-v"]));
-        let (opts, rest) = collect_long(&["--timeout=", "--", "--verbose"], "vt:");
+        let (opts, rest) = collect_long(&["--timeout=", "--", "--verbose"]);
         assert_eq!(opts, vec![Ok(Opt { c: 't', arg: Some("".into()) })]);
         assert_eq!(rest, args(&["--verbose"]));
     }
 
     #[test]
     fn long_option_errors_use_gol_wording() {
-        let (opts, _) = collect_long(&["--timeout", "5"], "vt:");
+        let (opts, _) = collect_long(&["--timeout", "5"]);
         assert_eq!(opts, vec![Err(BadOpt::Boolean("--timeout".into()))]);
-        let (opts, _) = collect_long(&["--verbose=1"], "vt:");
+        let (opts, _) = collect_long(&["--verbose=1"]);
         assert_eq!(opts, vec![Err(BadOpt::WithArg("--verbose=1".into()))]);
-        let (opts, _) = collect_long(&["--=1"], "vt:");
+        let (opts, _) = collect_long(&["--=1"]);
         assert_eq!(opts, vec![Err(BadOpt::Invalid("--=1".into()))]);
-        let (opts, _) = collect_long(&["-x"], "vt:");
+        let (opts, _) = collect_long(&["-x"]);
         assert_eq!(opts, vec![Err(BadOpt::Short('x'))]);
-        let (opts, _) = collect_long(&["-t"], "vt:");
+        let (opts, _) = collect_long(&["-t"]);
         assert_eq!(opts, vec![Err(BadOpt::MissingArg('t'))]);
         let f = BadOpt::WithArg("--verbose=1".into()).fatal("x");
         assert_eq!(

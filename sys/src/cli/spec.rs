@@ -188,7 +188,8 @@ mod tests {
         Flag::new('v', Show::Hidden, "verbose").long("verbose"),
         Flag::new('F', Show::LongOnly, "long only").long("foreground"),
     ];
-    const SPEC: Spec = Spec { name: "prog", operands: "dir...", about: "Does it.", doc: "prog.html", flags: FLAGS };
+    const SPEC: Spec =
+        Spec { name: "prog", operands: "dir...", about: "Does it.", doc: "prog.html", flags: FLAGS };
 
     fn args(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
@@ -196,7 +197,10 @@ mod tests {
 
     #[test]
     fn usage_line_has_upstream_shape() {
-        assert_eq!(SPEC.usage(), "prog [ -wu | -wd ] [ -T timeout ] [ -s signal | -ab ] [ -o ] [ -U | -u uid -g gid ] dir...");
+        assert_eq!(
+            SPEC.usage(),
+            "prog [ -wu | -wd ] [ -T timeout ] [ -s signal | -ab ] [ -o ] [ -U | -u uid -g gid ] dir..."
+        );
         let bare = Spec { name: "x", operands: "", about: "", doc: "", flags: &[] };
         assert_eq!(bare.usage(), "x");
         let e = SPEC.usage_error();
