@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod help;
 mod ipc;
 mod log;
 mod supervise;
