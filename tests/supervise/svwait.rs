@@ -353,8 +353,13 @@ fn notifyoncheck_gives_up_and_stops_with_the_service() {
     let mut tree = Tree::new();
     let mut s = supervise(&mut tree, &dir);
     assert_eq!(ours("s6-svwait", &[w("-U"), w("-t"), w("400"), dir.as_os_str()]).status.code(), Some(99));
-    assert!(wait_until(T, || dir.join("helper").exists()));
-    let helper: i32 = std::fs::read_to_string(dir.join("helper")).unwrap().trim().parse().unwrap();
+    // Each attempt rewrites the file (`>` truncates first): wait for a whole pid.
+    let mut helper = 0;
+    assert!(wait_until(T, || {
+        let pid = std::fs::read_to_string(dir.join("helper")).ok().and_then(|s| s.trim().parse().ok());
+        helper = pid.unwrap_or(0);
+        pid.is_some()
+    }));
     tree.adopt(helper);
     // The service dies: the helper sees `d` and exits instead of polling on.
     assert_eq!(theirs("s6-svc", &[w("-d"), dir.as_os_str()]).status.code(), Some(0));
