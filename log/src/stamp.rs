@@ -47,7 +47,7 @@ impl Clock {
         let n = self.head_len;
         out[..n].copy_from_slice(&self.head[..n]);
         out[n] = b'.';
-        put_digits(&mut out[n + 1..n + 10], u64::from(t.nano));
+        put_digits(&mut out[n + 1..n + 10], nano_field(t.nano));
         Some(n + 10)
     }
 
@@ -77,6 +77,18 @@ impl Clock {
         put_digits(&mut h[n + 13..n + 15], u64::from(tm.sec) + u64::from(leap));
         n += 15;
         Some(n)
+    }
+}
+
+/// The number shown in the 9-digit nanosecond field. A label read from input may carry
+/// 10^9 or more (invalid TAI64N, but 8 hex digits allow up to 2^32 - 1): skalibs writes all
+/// 10 digits and keeps the field at 9 characters, so the first 9 show and the last is
+/// dropped (10^9 shows as `100000000`, 2^32 - 1 as `429496729`).
+fn nano_field(nano: u32) -> u64 {
+    if nano >= 1_000_000_000 {
+        u64::from(nano / 10)
+    } else {
+        u64::from(nano)
     }
 }
 
@@ -118,6 +130,21 @@ mod tests {
         assert_eq!(fmt(t, false).unwrap(), "2026-11-24 00:29:54.158335820");
         let t = Tain::from_unix(0, 5);
         assert_eq!(fmt(t, false).unwrap(), "1970-01-01 00:00:00.000000005");
+    }
+
+    #[test]
+    fn nanoseconds_past_a_second_show_their_first_nine_digits() {
+        let sec = Tain::parse_label(b"@400000006500000000000000").unwrap().sec;
+        for (nano, shown) in [
+            (999_999_999, "999999999"),
+            (1_000_000_000, "100000000"),
+            (1_000_000_009, "100000000"),
+            (2_147_483_648, "214748364"),
+            (u32::MAX, "429496729"),
+        ] {
+            let s = fmt(Tain { sec, nano }, false).unwrap();
+            assert_eq!(s, format!("2023-09-12 06:06:19.{shown}"), "{nano}");
+        }
     }
 
     #[test]

@@ -58,6 +58,11 @@ impl EventLoop {
 
     /// Waits until a source is ready or `deadline` passes, then calls `f` for every
     /// readiness report. EINTR counts as a wake-up with no reports.
+    ///
+    /// A deadline already passed means "look without sleeping" (timeout 0): that is how a
+    /// caller with work left asks for events between two pieces of it. So a caller must
+    /// drop or move on a deadline once it has acted on it; waiting again on a stale one
+    /// turns the loop into a busy poll.
     pub fn wait(&mut self, deadline: Deadline, mut f: impl FnMut(Ready)) -> io::Result<()> {
         match self.poll.poll(&mut self.events, deadline.remaining()) {
             Ok(()) => {}

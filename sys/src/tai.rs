@@ -22,7 +22,8 @@ const LEAPS: [u64; 27] = [
 pub struct Tain {
     /// Seconds, already including the `2^62` offset.
     pub sec: u64,
-    /// Nanoseconds, 0..1_000_000_000.
+    /// Nanoseconds, 0..1_000_000_000 (a label parsed from input may carry more, up to
+    /// 2^32 - 1: it is kept, as skalibs keeps it, for the formatter to deal with).
     pub nano: u32,
 }
 
@@ -108,6 +109,7 @@ impl Tain {
     }
 
     /// Parses a label at the start of `s` (`@` then exactly 24 hex digits, either case).
+    /// Nanoseconds of 10^9 or more are accepted as they are, as skalibs does.
     pub fn parse_label(s: &[u8]) -> Option<Tain> {
         if s.len() < 25 || s[0] != b'@' {
             return None;
@@ -186,6 +188,16 @@ mod tests {
         assert_eq!(Tain::parse_label(b"@400000006B04DA962CF02068 rest"), Some(t));
         assert_eq!(Tain::parse_label(b"@400000006b04da962cf0206"), None);
         assert_eq!(Tain::parse_label(b"400000006b04da962cf020680"), None);
+        assert_eq!(Tain::parse_label(b"@400000006b04da962cf0206g"), None);
+        assert_eq!(Tain::parse_label(b"@"), None);
+    }
+
+    #[test]
+    fn labels_keep_nanoseconds_past_a_second() {
+        let t = Tain::parse_label(b"@40000000650000003b9aca00").unwrap();
+        assert_eq!((t.sec, t.nano), (0x4000_0000_6500_0000, 1_000_000_000));
+        assert_eq!(Tain::parse_label(b"@4000000065000000ffffffff").unwrap().nano, u32::MAX);
+        assert_eq!(t.label(), "@40000000650000003b9aca00");
     }
 
     #[test]

@@ -180,7 +180,26 @@ fn tai64nlocal_input() -> Vec<u8> {
 @000000000000000000000000 zero\nplain\n@400000006b04daa70970034c\n@4000000000000000 short\n@400000006b04daa70970034cnospace\n\
 @3fffffffffffffff00000000 early\n@7fffffffffffffff00000000 max\n@4000000000000005 epoch-ish\n"
         .to_vec();
+    // Malformed labels: too short (by one digit, in either half), non-hex digits in either
+    // half, upper and mixed case, `@` alone or doubled, a sign, a space inside, a label
+    // with nothing after it or glued to the text, an empty line.
+    v.extend(
+        b"@\n@ x\n@@400000006b04daa70970034c x\n@400000006b04daa\n@400000006b04daa70970034 short\n\
+@400000006b04da70970034c short-sec\n@400000006b04daag0970034c hex-sec\n@400000006b04daa70970034g hex-nano\n\
+@400000006B04DAA70970034C upper\n@400000006b04DAA70970034c mixed\n@400000006b04daa70970034C\n\
+@-400000006b04daa70970034 minus\n@+400000006b04daa70970034 plus\n@400000006b04da a70970034c space\n\
+@400000006b04daa7ffffffffglued\n\n",
+    );
     let mut line = |t: Tain, what: &str| v.extend(format!("{} {what}\n", t.label()).as_bytes());
+    // Nanoseconds of 10^9 and more (invalid TAI64N, but 8 hex digits hold them) at several
+    // seconds: now-ish, a leap second, before the epoch, the far future.
+    for sec in
+        [TAI_MAGIC + 0x6500_0000, TAI_MAGIC + 1_483_228_836, TAI_MAGIC + 5, TAI_MAGIC + 10 + 27 + (1 << 40)]
+    {
+        for nano in [999_999_999, 1_000_000_000, 1_000_000_001, 1_999_999_999, 0x8000_0000, u32::MAX] {
+            line(Tain { sec, nano }, "nano");
+        }
+    }
     // Around the leap seconds 1972-06-30 23:59:60 and 2016-12-31 23:59:60 (TAI seconds):
     // a "right/" zone shows second 60 itself, the others through skalibs' table.
     for tai in [78_796_810i64, 1_483_228_836] {
@@ -260,6 +279,41 @@ fn tai64nlocal_same_output() {
                 String::from_utf8_lossy(&r),
                 "TZ={tz:?} TZDIR={tzdir:?} {args:?}"
             );
+        }
+    }
+}
+
+#[test]
+fn tai64nlocal_same_output_at_end_of_input() {
+    // The last line has no newline: s6-tai64nlocal converts it only when there is more
+    // than the label, so a bare label stays as it is.
+    let tails: &[&[u8]] = &[
+        b"@",
+        b"@400000006b04daa70970034c",
+        b"@400000006b04daa70970034c ",
+        b"@400000006b04daa70970034cx",
+        b"@40000000650000003b9aca00",
+        b"@40000000650000003b9aca00 end",
+        b"@4000000065000000ffffffff end",
+        b"@400000006B04DAA70970034C end",
+        b"@400000006b04daa70970034",
+        b"@400000006b04daa70970034g end",
+    ];
+    for tail in tails {
+        for tz in ["UTC", "Europe/Paris"] {
+            for args in [&[][..], &["-g"][..]] {
+                let mut input = b"@400000006b04daa70970034c first\n".to_vec();
+                input.extend(*tail);
+                let env = [("TZ", Some(tz))];
+                let r = filter_env(&real("s6-tai64nlocal"), args, &env, &input);
+                let o = filter_env(&prog(false, "s6-tai64nlocal"), args, &env, &input);
+                assert_eq!(
+                    String::from_utf8_lossy(&o),
+                    String::from_utf8_lossy(&r),
+                    "tail {:?} TZ={tz} {args:?}",
+                    String::from_utf8_lossy(tail)
+                );
+            }
         }
     }
 }

@@ -104,8 +104,21 @@ impl Running {
     /// Starts `prog args` in `cwd` with piped stdin/stderr and `-d 3` readiness (the
     /// caller passes `-d 3` in `args` when `ready` is set), waiting for readiness.
     pub fn start(prog: &Path, args: &[&str], cwd: &Path, ready: bool) -> Running {
+        Running::start_io(prog, args, cwd, ready, Stdio::piped(), Stdio::null())
+    }
+
+    /// [`Running::start`] with the caller's stdin and stdout (`stdin` is `None` unless
+    /// piped).
+    pub fn start_io(
+        prog: &Path,
+        args: &[&str],
+        cwd: &Path,
+        ready: bool,
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Running {
         let mut cmd = Command::new(prog);
-        cmd.args(args).current_dir(cwd).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.args(args).current_dir(cwd).stdin(stdin).stdout(stdout).stderr(Stdio::piped());
         let rw = ready.then(pipe);
         if let Some((_, w)) = &rw {
             with_fd3(&mut cmd, w.as_raw_fd());

@@ -255,3 +255,155 @@ fn protect_ignores_sigterm_until_sighup() {
     assert_eq!(code, 0);
     assert_eq!(content(&d), b"a\nb\n");
 }
+
+/// CPU time a process has used, user + system, in clock ticks (fields 14 and 15 of
+/// /proc/PID/stat).
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Field 2, the command name, is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Bytes waiting in a pipe, seen through one of its read ends.
+fn unread(r: &OwnedFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD stores one int through the pointer.
+    assert_eq!(unsafe { libc::ioctl(r.as_raw_fd(), libc::FIONREAD, &mut n) }, 0);
+    n as usize
+}
+
+/// A logger reading a pipe of which the test keeps a read end, to see when everything
+/// written has been read (so a stop signal cannot leave lines in the pipe).
+struct Fed {
+    l: Running,
+    w: std::fs::File,
+    r: OwnedFd,
+}
+
+impl Fed {
+    fn start(args: &[&str], cwd: &std::path::Path, stdout: Stdio) -> Fed {
+        let (r, w) = pipe();
+        let l = Running::start_io(&log(), args, cwd, true, Stdio::from(r.try_clone().unwrap()), stdout);
+        Fed { l, w: std::fs::File::from(w), r }
+    }
+
+    /// Writes `data` and waits (bounded) until the logger has read all of it.
+    fn feed(&mut self, data: &[u8]) {
+        // Blocks only while the pipe is full: without -b s6-log keeps reading.
+        self.w.write_all(data).unwrap();
+        assert!(wait_until(T, || unread(&self.r) == 0), "s6-log did not read its input");
+    }
+}
+
+/// How long a stopping logger is watched, and the CPU time it may use meanwhile. Waiting by
+/// sleeping costs nothing (0 ms measured, with or without load); the defect guarded here, a
+/// wait loop polling with a zero timeout once the last-line deadline had passed, takes a
+/// whole CPU: about 1000 ms a second on an idle machine, still 230-570 ms with these tests
+/// spinning side by side, beside two CPU burners, on two cores.
+const IDLE_WINDOW: Duration = Duration::from_secs(1);
+const IDLE_BUDGET_MS: u64 = 100;
+
+/// Sends `sig` (TERM or HUP) to a logger whose output cannot go out yet, then checks that
+/// it waits by sleeping and is still there, holding its output. Its `-t` must be short, so
+/// that the last-line deadline passes early in the window.
+fn stop_and_check_it_sleeps(l: &mut Running, sig: i32) {
+    // SAFETY: sysconf has no memory effects.
+    let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    l.signal(sig);
+    let before = cpu_ticks(l.pid());
+    // A measuring window, not a synchronisation: nothing is expected to happen in it.
+    std::thread::sleep(IDLE_WINDOW);
+    let used_ms = (cpu_ticks(l.pid()) - before) * 1000 / tck;
+    assert!(
+        used_ms < IDLE_BUDGET_MS,
+        "s6-log used {used_ms} ms of CPU in {IDLE_WINDOW:?} while waiting to finish: it spins"
+    );
+    assert!(l.child.try_wait().unwrap().is_none(), "s6-log exited with its output pending");
+}
+
+#[test]
+fn sigterm_with_stdout_blocked_sleeps_and_then_delivers_everything() {
+    let t = TempDir::new("rel-idle-out");
+    let (or, ow) = pipe();
+    let mut f = Fed::start(&["-d3", "-t", "50", "1"], t.path(), Stdio::from(ow));
+    // Four times what the stdout pipe holds: most of it waits inside s6-log.
+    let data = lines("out", 2560, 100);
+    f.feed(&data);
+    stop_and_check_it_sleeps(&mut f.l, libc::SIGTERM);
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        std::fs::File::from(or).read_to_end(&mut out).unwrap();
+        out
+    });
+    let (code, err) = f.l.wait(T);
+    assert_eq!(code, 0, "{err}");
+    assert!(reader.join().unwrap() == data, "stdout lost or changed lines");
+    assert_eq!(unread(&f.r), 0);
+}
+
+#[test]
+fn sighup_while_processor_runs_sleeps_and_then_loses_nothing() {
+    let t = TempDir::new("rel-idle-proc");
+    let d = t.join("d");
+    let gate = t.join("gate");
+    let proc_ = format!("?while [ ! -e {} ]; do sleep 0.05; done; cat", gate.display());
+    let mut f = Fed::start(&["-d3", "-t", "50", &proc_, &arg(t.path(), "d")], t.path(), Stdio::null());
+    let first = lines("before", 20, 50);
+    f.feed(&first);
+    assert!(wait_until(T, || size(&d.join("current")) == first.len() as u64));
+    f.l.signal(libc::SIGALRM);
+    assert!(wait_until(T, || d.join("processed").exists() && d.join("previous").exists()));
+    let procs = children_of(f.l.pid());
+    // Lines that arrive while the processor runs wait in s6-log.
+    let second = lines("after", 20, 50);
+    f.feed(&second);
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        stop_and_check_it_sleeps(&mut f.l, libc::SIGHUP);
+    }));
+    if let Err(e) = res {
+        for p in procs {
+            // SAFETY: kill of the processor our s6-log started, which is still running.
+            unsafe { libc::kill(p, libc::SIGKILL) };
+        }
+        std::panic::resume_unwind(e);
+    }
+    std::fs::write(&gate, b"").unwrap();
+    let (code, err) = f.l.wait(T);
+    assert_eq!(code, 0, "{err}");
+    let names = archives(&d);
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(std::fs::read(d.join(&names[0])).unwrap(), first);
+    assert_eq!(std::fs::read(d.join("current")).unwrap(), second);
+    assert_eq!(mode(&d.join("current")), 0o744);
+}
+
+#[test]
+fn sigterm_on_full_disk_sleeps_and_then_loses_nothing() {
+    let t = TempDir::new("rel-idle-enospc");
+    let mnt = t.join("mnt");
+    let _fs = Tmpfs::mount(&mnt, "64k");
+    let d = mnt.join("d");
+    let da = d.display().to_string();
+    let mut f = Fed::start(&["-d3", "-t", "50", "r50", "s4096", "l96", "n100", &da], t.path(), Stdio::null());
+    let filler = mnt.join("filler");
+    {
+        let mut fl = std::fs::File::create(&filler).unwrap();
+        let block = [b'f'; 4096];
+        for _ in 0..13 {
+            if fl.write_all(&block).is_err() {
+                break;
+            }
+        }
+    }
+    let data = lines("full", 150, 100);
+    f.feed(&data);
+    f.l.wait_stderr("No space left on device", T);
+    stop_and_check_it_sleeps(&mut f.l, libc::SIGTERM);
+    std::fs::remove_file(&filler).unwrap();
+    let (code, err) = f.l.wait(T);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(content(&d), data);
+    assert_eq!(mode(&d.join("current")), 0o744);
+}

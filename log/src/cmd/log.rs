@@ -399,8 +399,13 @@ impl Input {
 enum Mode {
     /// Reading lines.
     Normal,
-    /// TERM or HUP came in the middle of a line: finish that line, then stop.
-    LastLine,
+    /// TERM or HUP came in the middle of a line: finish that line, then stop. `until` is
+    /// the `-t` deadline, after which the unfinished line is taken as it is. It lives in
+    /// this state, not beside it, so that it stops counting the moment the state is left:
+    /// a deadline kept past its use would make every later wait a zero-timeout poll, a
+    /// spinning CPU while output is stuck behind a blocked stdout, a processor or a full
+    /// disk.
+    LastLine { until: Deadline },
     /// Stdin is closed: write out everything, then exit.
     Exiting,
 }
@@ -410,7 +415,6 @@ struct Logger {
     engine: Engine,
     input: Input,
     mode: Mode,
-    exit_at: Deadline,
     out_ready: bool,
     out_polled: bool,
     block: bool,
@@ -439,8 +443,7 @@ impl Logger {
                     if (sig == libc::SIGTERM && self.protect) || self.mode != Mode::Normal {
                         continue;
                     }
-                    self.mode = Mode::LastLine;
-                    self.exit_at = Deadline::from_ms(self.lastline_ms);
+                    self.mode = Mode::LastLine { until: Deadline::from_ms(self.lastline_ms) };
                     if self.input.partial().is_empty() {
                         self.stop_reading();
                     }
@@ -460,6 +463,17 @@ impl Logger {
             }
         }
         Ok(())
+    }
+
+    /// The next time something is due without an event: the end of the last-line wait,
+    /// a logdir's retry or periodic rotation. Each of these is dropped (or moved on) once
+    /// acted upon, so a passed deadline here always has work behind it.
+    fn next_deadline(&self) -> Deadline {
+        let own = match self.mode {
+            Mode::LastLine { until } => until,
+            Mode::Normal | Mode::Exiting => Deadline::Never,
+        };
+        self.engine.logdirs.iter().fold(own, |d, ld| d.min(ld.deadline()))
     }
 
     fn run(&mut self) -> Result<(), Fatal> {
@@ -483,7 +497,7 @@ impl Logger {
             let mut busy = false;
             if can_read && self.input.ready {
                 let res = match self.mode {
-                    Mode::LastLine => self.input.read_last(&mut self.engine),
+                    Mode::LastLine { .. } => self.input.read_last(&mut self.engine),
                     _ => self.input.read_normal(&mut self.engine),
                 };
                 match res {
@@ -496,13 +510,7 @@ impl Logger {
                     }
                 }
             }
-            let mut deadline = self.exit_at;
-            for ld in &self.engine.logdirs {
-                deadline = deadline.min(ld.deadline());
-            }
-            if busy {
-                deadline = Deadline::At(std::time::Instant::now());
-            }
+            let deadline = if busy { Deadline::At(std::time::Instant::now()) } else { self.next_deadline() };
             let (mut sig, mut inp, mut outp) = (false, false, false);
             self.ev
                 .wait(deadline, |r| match r.token {
@@ -521,7 +529,7 @@ impl Logger {
             if outp {
                 self.out_ready = true;
             }
-            if self.mode == Mode::LastLine && self.exit_at.passed() {
+            if matches!(self.mode, Mode::LastLine { until } if until.passed()) {
                 self.input.flush_partial(&mut self.engine);
                 self.stop_reading();
             }
@@ -618,7 +626,6 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             verbose,
         },
         mode: Mode::Normal,
-        exit_at: Deadline::Never,
         out_ready: true,
         out_polled,
         block: opts.block,

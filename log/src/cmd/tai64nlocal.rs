@@ -1,6 +1,8 @@
 //! s6-tai64nlocal: replace a leading TAI64N label with `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` in
 //! local time, or GMT with `-g` (upstream page: s6-tai64nlocal.html). Other lines pass
-//! through unchanged; an unterminated last line stays unterminated.
+//! through unchanged; an unterminated last line stays unterminated. Labels are read as
+//! skalibs reads them: either case, and nanoseconds of 10^9 or more kept and shown as
+//! upstream shows them (their first nine digits, `crate::stamp`).
 
 use std::ffi::OsString;
 
