@@ -27,7 +27,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut reuse = true;
     let mut kind = Kind::Stream;
     let mut nonblock = true;
-    let mut backlog = libc::SOMAXCONN as u32;
+    let mut backlog = socket::BACKLOG_MAX;
     let mut perms = 0o777;
     let mut g = Getopt::new(&args, "DdMmBb:a:");
     while let Some(opt) = g.next() {
