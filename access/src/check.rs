@@ -38,7 +38,8 @@ pub enum RuleSource {
     None,
     /// A rules directory (`-i`), read at each evaluation.
     Dir(PathBuf),
-    /// A compiled rules file (`-x`), read at each evaluation.
+    /// A compiled rules file (`-x`), mapped at each evaluation, or by a [`Checker`] once
+    /// per version of the file.
     Cdb(PathBuf),
 }
 
