@@ -79,20 +79,32 @@ pub fn decode(data: &[u8]) -> io::Result<Lookup> {
 }
 
 /// A compiled rules file.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CdbRules {
     cdb: Cdb,
 }
 
 impl CdbRules {
-    /// Reads the rules file at `path` (skalibs `cdb_init`: an empty file is EINVAL).
+    /// Maps the rules file at `path` ([`Cdb::open`], skalibs `cdb_init`: an empty file, a
+    /// FIFO or a device is EINVAL, at once).
     pub fn open(path: &Path) -> io::Result<CdbRules> {
         Ok(CdbRules { cdb: Cdb::open(path)? })
     }
 
-    /// Checks the file's whole structure ([`Cdb::verify`]): a truncated file fails.
+    /// Checks the header against the file's length ([`Cdb::check_layout`], constant time):
+    /// a truncated file fails.
+    pub fn check_layout(&self) -> io::Result<()> {
+        self.cdb.check_layout()
+    }
+
+    /// Checks the file's whole structure ([`Cdb::verify`], time proportional to the file).
     pub fn verify(&self) -> io::Result<()> {
         self.cdb.verify()
+    }
+
+    /// The database itself.
+    pub fn cdb(&self) -> &Cdb {
+        &self.cdb
     }
 
     /// Rules from an already read cdb.

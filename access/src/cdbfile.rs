@@ -8,12 +8,15 @@
 //!
 //! The writer reproduces skalibs `cdbmake` byte for byte (each table has twice as many slots
 //! as keys, keys are placed in insertion order), so the same records added in the same order
-//! give the same file as real s6. The reader checks every offset against the file: a
-//! truncated or corrupt file gives an error (EINVAL), never a panic nor a wrong answer
-//! read from outside the file.
+//! give the same file as real s6. The reader maps the file (as skalibs' `cdb_init` does),
+//! so a lookup costs the same in a 2 kB file and in a 1 GB one, and it checks every offset
+//! against the file: a truncated or corrupt file gives an error (EINVAL), never a panic nor
+//! a wrong answer read from outside the file.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
+
+use crate::mapping::{Armed, FileId, Mapping};
 
 /// Size of the header: 256 table pointers of 8 bytes.
 pub const HEADER: usize = 2048;
@@ -35,43 +38,84 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// A cdb file held in memory.
-#[derive(Debug, Clone)]
+/// Where a cdb's bytes are.
+#[derive(Debug)]
+enum Store {
+    Mapped(Mapping),
+    Owned(Vec<u8>),
+}
+
+/// A cdb file, mapped, or held in memory.
+#[derive(Debug)]
 pub struct Cdb {
-    map: Vec<u8>,
+    store: Store,
 }
 
 impl Cdb {
-    /// Reads the file at `path`. An empty file is refused with EINVAL, as skalibs' `cdb_init`
-    /// refuses it (it cannot map zero bytes); a short or corrupt file is accepted here and
-    /// reported by the lookups that reach its damaged parts.
+    /// Maps the file at `path` (skalibs `cdb_init`), without reading it and without ever
+    /// waiting: a directory is EISDIR; a FIFO, a device or an empty file EINVAL (as
+    /// `cdb_init` says: they have no size to map); a file past 4 GiB, which a cdb cannot
+    /// address, EOVERFLOW. A short or corrupt file is accepted here and reported by
+    /// [`Cdb::check_layout`], [`Cdb::verify`] or the lookups that reach its damaged parts.
     pub fn open(path: &Path) -> io::Result<Cdb> {
-        let mut map = Vec::new();
-        std::fs::File::open(path)?.read_to_end(&mut map)?;
-        if map.is_empty() || map.len() > u32::MAX as usize {
-            return Err(corrupt());
-        }
-        Ok(Cdb { map })
+        Ok(Cdb { store: Store::Mapped(Mapping::open(path, u64::from(u32::MAX))?) })
     }
 
     /// A cdb from its bytes.
     pub fn from_bytes(map: Vec<u8>) -> Cdb {
-        Cdb { map }
+        Cdb { store: Store::Owned(map) }
     }
 
     /// The file's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.map
+        match &self.store {
+            Store::Mapped(m) => m.bytes(),
+            Store::Owned(v) => v,
+        }
+    }
+
+    /// The version of the file that was mapped (`None` for a cdb built from bytes).
+    pub fn file_id(&self) -> Option<FileId> {
+        match &self.store {
+            Store::Mapped(m) => Some(m.id()),
+            Store::Owned(_) => None,
+        }
+    }
+
+    /// Arms the SIGBUS guard over the mapping while the result lives (see
+    /// [`crate::mapping`]); `None` for a cdb built from bytes, which nothing can shrink.
+    pub fn arm(&self) -> Option<Armed<'_>> {
+        match &self.store {
+            Store::Mapped(m) => Some(m.arm()),
+            Store::Owned(_) => None,
+        }
     }
 
     /// `len` bytes at `pos`, or an error if they are not all inside the file (skalibs `cdb_p`).
     fn at(&self, pos: u32, len: u32) -> io::Result<&[u8]> {
+        let map = self.as_bytes();
         let (pos, len) = (pos as usize, len as usize);
-        if pos <= self.map.len() && len <= self.map.len() - pos {
-            Ok(&self.map[pos..pos + len])
+        if pos <= map.len() && len <= map.len() - pos {
+            Ok(&map[pos..pos + len])
         } else {
             Err(corrupt())
         }
+    }
+
+    /// Checks the header against the file's length, in constant time: the whole header is
+    /// there and every hash table starts after it and ends inside the file. The tables come
+    /// after the records and the last one ends the file, so a file cut short anywhere fails
+    /// this (EINVAL), even when the part a lookup needs survived the cut.
+    pub fn check_layout(&self) -> io::Result<()> {
+        let len = self.as_bytes().len() as u64;
+        let head = self.at(0, HEADER as u32)?;
+        for i in 0..256 {
+            let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
+            if u64::from(hpos) < HEADER as u64 || u64::from(hpos) + 8 * u64::from(hslots) > len {
+                return Err(corrupt());
+            }
+        }
+        Ok(())
     }
 
     /// The data of the first record whose key is `key`, `None` if there is none.
@@ -119,7 +163,7 @@ impl Cdb {
     /// first never answers from a partial database. s6's reader does not check; files it
     /// writes always pass.
     pub fn verify(&self) -> io::Result<()> {
-        let len = self.map.len() as u64;
+        let len = self.as_bytes().len() as u64;
         let head = self.at(0, HEADER as u32)?;
         for i in 0..256 {
             let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
@@ -372,6 +416,7 @@ mod tests {
             let _ = c.find(b"uid/0");
             let _ = c.records().take(10).collect::<Vec<_>>();
             assert!(c.verify().is_err());
+            assert!(c.check_layout().is_err());
         }
     }
 
@@ -381,5 +426,33 @@ mod tests {
         std::fs::write(&p, b"").unwrap();
         assert_eq!(Cdb::open(&p).unwrap_err().raw_os_error(), Some(libc::EINVAL));
         std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn mapped_file_reads_like_bytes() {
+        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D")]);
+        let p = std::env::temp_dir().join(format!("s6rs-cdb-mapped-{}", std::process::id()));
+        std::fs::write(&p, c.as_bytes()).unwrap();
+        let m = Cdb::open(&p).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        m.check_layout().unwrap();
+        m.verify().unwrap();
+        assert_eq!(m.find(b"uid/1000").unwrap(), Some(&b"D"[..]));
+        assert_eq!(m.as_bytes(), c.as_bytes());
+        assert!(m.file_id().is_some() && c.file_id().is_none());
+    }
+
+    #[test]
+    fn layout_check_catches_every_truncation() {
+        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
+        c.check_layout().unwrap();
+        Cdb::from_bytes(Writer::new().finish().unwrap()).check_layout().unwrap();
+        let full = c.as_bytes().to_vec();
+        for cut in 0..full.len() {
+            assert!(Cdb::from_bytes(full[..cut].to_vec()).check_layout().is_err(), "cut {cut}");
+        }
+        let mut extra = full.clone();
+        extra.extend_from_slice(b"trailing");
+        Cdb::from_bytes(extra).check_layout().unwrap();
     }
 }

@@ -4,21 +4,30 @@
 //! the log lines. s6-ipcserver-access itself is a thin wrapper around [`evaluate`].
 //! Upstream page: `s6-ipcserver-access.html`; FORMATS.md §7.3, §7.4.
 //!
-//! Two deliberate differences from s6, both refusing where s6 might not or saying why where
-//! s6 would not: a missing or unsearchable rules directory is an error (exit 111, one fatal
-//! line) rather than "no rule" (a silent exit 1); a cdb is checked whole before any lookup,
-//! so a truncated file is refused even when the client's own entry survived the cut.
+//! Deliberate differences from s6, each refusing where s6 might not, or saying why where s6
+//! would not:
+//! * a missing or unsearchable rules directory is an error (exit 111, one fatal line)
+//!   rather than "no rule" (a silent exit 1);
+//! * a rule's files (`env/` entries, `exec`) must be regular files: a FIFO there is an
+//!   error at once, where s6 would wait for a writer, forever;
+//! * a cdb's header is checked against the file's length before any lookup, so a truncated
+//!   file is refused even when the client's own entry survived the cut. That check costs
+//!   the same for any size of file. A [`Checker`] that lives across clients (s6-ipcserverd's
+//!   in-process check) also verifies the whole structure ([`crate::cdbfile::Cdb::verify`]),
+//!   once per version of the file, and keeps the verified mapping while the file is
+//!   unchanged (same device, inode, size, mtime and ctime, compared at every check).
 
 use std::ffi::OsString;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::errtext;
+use s6rs_sys::cli::{errtext, strerror};
 use s6rs_sys::exec::EnvMod;
 
 use crate::cdb::CdbRules;
 use crate::fs::FsRules;
+use crate::mapping::FileId;
 use crate::rules::{check_uidgid, Grant, Lookup};
 
 /// Where the rules come from.
@@ -29,7 +38,8 @@ pub enum RuleSource {
     None,
     /// A rules directory (`-i`), read at each evaluation.
     Dir(PathBuf),
-    /// A compiled rules file (`-x`), read at each evaluation.
+    /// A compiled rules file (`-x`), mapped at each evaluation, or by a [`Checker`] once
+    /// per version of the file.
     Cdb(PathBuf),
 }
 
@@ -113,28 +123,149 @@ fn usable_dir(dir: &std::path::Path) -> std::io::Result<()> {
     s6rs_sys::fd::access_searchable(dir)
 }
 
-/// Looks the client up in `rules` and decides as s6-ipcserver-access does.
+/// Looks the client up in `rules` and decides as s6-ipcserver-access does (one check: see
+/// [`Checker`] for a server's).
 pub fn evaluate(rules: &RuleSource, peer: PeerIds, opts: &AccessOptions) -> Decision {
-    let mut log = Vec::new();
+    Checker::new(rules.clone(), false).evaluate(peer, opts)
+}
+
+/// A cdb as mapped and checked, for the version of the file it was mapped from.
+#[derive(Debug)]
+struct Mapped {
+    id: FileId,
+    /// The database, or the errno its checks failed with.
+    db: Result<CdbRules, i32>,
+}
+
+/// Why no database could be consulted.
+enum Unusable {
+    /// A log line to refuse the client with.
+    Line(String),
+    /// The file shrank under the mapping while it was being checked: map it again.
+    Shrunk,
+}
+
+/// The access check of a program that checks clients one after another: where the rules
+/// are and, for a cdb, the file as it was last mapped and checked, used again while the
+/// file is unchanged and mapped again as soon as it changes (replaced, or rewritten in
+/// place).
+#[derive(Debug)]
+pub struct Checker {
+    rules: RuleSource,
+    verify_whole: bool,
+    cdb: Option<Mapped>,
+    mappings: u64,
+}
+
+impl Checker {
+    /// A checker for `rules`. With `verify_whole`, a newly mapped cdb is verified whole
+    /// before use, not only its layout: worth it where the mapping serves many clients, not
+    /// in a program that checks one client and exits.
+    pub fn new(rules: RuleSource, verify_whole: bool) -> Checker {
+        Checker { rules, verify_whole, cdb: None, mappings: 0 }
+    }
+
+    /// How many times the cdb was mapped so far (once per version of the file it saw).
+    pub fn mappings(&self) -> u64 {
+        self.mappings
+    }
+
+    /// The rules this checker reads.
+    pub fn rules(&self) -> &RuleSource {
+        &self.rules
+    }
+
+    /// Looks the client up and decides as s6-ipcserver-access does.
+    pub fn evaluate(&mut self, peer: PeerIds, opts: &AccessOptions) -> Decision {
+        let mut log = Vec::new();
+        if self.rules == RuleSource::None && opts.verbosity >= 2 {
+            log.push("warning: invoked without a ruleset!".to_owned());
+        }
+        let found = self.lookup(peer);
+        decide(found, peer, opts, log)
+    }
+
+    fn lookup(&mut self, peer: PeerIds) -> Result<Lookup, String> {
+        match &self.rules {
+            RuleSource::None => Ok(Lookup::Allow(Grant::default())),
+            RuleSource::Dir(dir) => {
+                usable_dir(dir).and_then(|()| check_uidgid(&FsRules::new(dir), peer.uid, peer.gid)).map_err(
+                    |e| format!("fatal: unable to check fs ruleset in {}: {}", dir.display(), errtext(&e)),
+                )
+            }
+            RuleSource::Cdb(file) => {
+                let file = file.clone();
+                self.lookup_cdb(&file, peer)
+            }
+        }
+    }
+
+    /// The cdb lookup. A file that shrinks under the mapping during the lookup voids it
+    /// (see [`crate::mapping`]): the file is mapped again and looked up once more.
+    fn lookup_cdb(&mut self, file: &Path, peer: PeerIds) -> Result<Lookup, String> {
+        for _ in 0..2 {
+            let db = match self.mapped(file) {
+                Ok(db) => db,
+                Err(Unusable::Line(line)) => return Err(line),
+                Err(Unusable::Shrunk) => continue,
+            };
+            let armed = db.cdb().arm();
+            let found = check_uidgid(db, peer.uid, peer.gid);
+            if !armed.as_ref().is_some_and(|a| a.hit()) {
+                return found.map_err(|e| check_line(file, &errtext(&e)));
+            }
+            drop(armed);
+            self.cdb = None;
+        }
+        Err(check_line(file, &strerror(libc::ESTALE)))
+    }
+
+    /// The checked database for `file` as it is now: the one already mapped if the file
+    /// has not changed, else a new mapping, checked.
+    fn mapped(&mut self, file: &Path) -> Result<&CdbRules, Unusable> {
+        let init_line = |e: std::io::Error| {
+            Unusable::Line(format!("fatal: unable to cdb_init {}: {}", file.display(), errtext(&e)))
+        };
+        let now = FileId::stat(file).map_err(init_line)?;
+        if self.cdb.as_ref().is_none_or(|m| m.id != now) {
+            // Unmap the old version first: never two big mappings at once.
+            self.cdb = None;
+            let db = CdbRules::open(file).map_err(init_line)?;
+            self.mappings += 1;
+            let id = db.cdb().file_id().unwrap_or(now);
+            let checked = {
+                let armed = db.cdb().arm();
+                let res =
+                    db.check_layout().and_then(|()| if self.verify_whole { db.verify() } else { Ok(()) });
+                if armed.as_ref().is_some_and(|a| a.hit()) {
+                    return Err(Unusable::Shrunk);
+                }
+                res
+            };
+            let db = checked.map(|()| db).map_err(|e| e.raw_os_error().unwrap_or(libc::EINVAL));
+            self.cdb = Some(Mapped { id, db });
+        }
+        match self.cdb.as_ref().map(|m| &m.db) {
+            Some(Ok(db)) => Ok(db),
+            Some(Err(code)) => Err(Unusable::Line(check_line(file, &strerror(*code)))),
+            None => Err(Unusable::Line(check_line(file, &strerror(libc::EINVAL)))),
+        }
+    }
+}
+
+fn check_line(file: &Path, err: &str) -> String {
+    format!("fatal: unable to check cdb ruleset in {}: {err}", file.display())
+}
+
+/// The decision for what the lookup `found`.
+fn decide(
+    found: Result<Lookup, String>,
+    peer: PeerIds,
+    opts: &AccessOptions,
+    mut log: Vec<String>,
+) -> Decision {
     let pid = opts.log_pid.unwrap_or_else(std::process::id);
     let who = format!("pid {pid} uid {} gid {}", peer.uid, peer.gid);
-    let found = match rules {
-        RuleSource::None => {
-            if opts.verbosity >= 2 {
-                log.push("warning: invoked without a ruleset!".to_owned());
-            }
-            Ok(Lookup::Allow(Grant::default()))
-        }
-        RuleSource::Dir(dir) => usable_dir(dir)
-            .and_then(|()| check_uidgid(&FsRules::new(dir), peer.uid, peer.gid))
-            .map_err(|e| format!("fatal: unable to check fs ruleset in {}: {}", dir.display(), errtext(&e))),
-        RuleSource::Cdb(file) => match CdbRules::open(file) {
-            Err(e) => Err(format!("fatal: unable to cdb_init {}: {}", file.display(), errtext(&e))),
-            Ok(db) => db.verify().and_then(|()| check_uidgid(&db, peer.uid, peer.gid)).map_err(|e| {
-                format!("fatal: unable to check cdb ruleset in {}: {}", file.display(), errtext(&e))
-            }),
-        },
-    };
     let grant = match found {
         Err(line) => {
             log.push(line);
@@ -287,5 +418,81 @@ mod tests {
             ["warning: invoked without a ruleset!", "info: allow pid 42 uid 4000001 gid 4000002"]
         );
         assert_eq!(dec.exec, None);
+    }
+
+    fn cdb_bytes(recs: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = crate::cdbfile::Writer::new();
+        for (k, v) in recs {
+            w.add(k.as_bytes(), v).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    fn allow_foo(v: &str) -> Vec<u8> {
+        crate::cdb::encode_allow(format!("FOO={v}\0").as_bytes(), b"").unwrap()
+    }
+
+    fn foo(dec: &Decision) -> Option<String> {
+        dec.env
+            .iter()
+            .find(|(n, _)| n == "FOO")
+            .and_then(|(_, v)| v.clone())
+            .map(|v| v.into_string().unwrap())
+    }
+
+    #[test]
+    fn checker_reuses_the_mapping_until_the_file_changes() {
+        let d = rules("reuse", &[]);
+        let file = d.0.join("rules.cdb");
+        std::fs::write(&file, cdb_bytes(&[("uid/4000001", &allow_foo("one"))])).unwrap();
+        let mut c = Checker::new(RuleSource::Cdb(file.clone()), true);
+        let peer = PeerIds { uid: U, gid: G };
+        for _ in 0..3 {
+            assert_eq!(foo(&c.evaluate(peer, &opts(0, true))).as_deref(), Some("one"));
+        }
+        assert_eq!(c.mappings(), 1);
+        // Replaced by rename, as s6-accessrules-cdb-from-fs does it: the new file at once.
+        let tmp = d.0.join("rules.cdb.new");
+        std::fs::write(&tmp, cdb_bytes(&[("uid/4000001", &allow_foo("two"))])).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+        assert_eq!(foo(&c.evaluate(peer, &opts(0, true))).as_deref(), Some("two"));
+        assert_eq!(c.mappings(), 2);
+        // Rewritten in place with the same size: seen too (mtime, ctime).
+        std::fs::write(&file, cdb_bytes(&[("uid/4000001", &allow_foo("six"))])).unwrap();
+        assert_eq!(foo(&c.evaluate(peer, &opts(0, true))).as_deref(), Some("six"));
+        // Truncated in place: refused, never answered from the old mapping.
+        std::fs::write(&file, &cdb_bytes(&[("uid/4000001", &allow_foo("six"))])[..2060]).unwrap();
+        let dec = c.evaluate(peer, &opts(0, true));
+        assert_eq!((dec.allow, dec.code), (false, 111));
+        assert_eq!(
+            dec.log,
+            [format!("fatal: unable to check cdb ruleset in {}: Invalid argument", file.display())]
+        );
+        // Still broken, still refused (from the cached verdict), with the same line.
+        let n = c.mappings();
+        assert_eq!(c.evaluate(peer, &opts(0, true)).log, dec.log);
+        assert_eq!(c.mappings(), n);
+        // Removed: as the chained program says it.
+        std::fs::remove_file(&file).unwrap();
+        let dec = c.evaluate(peer, &opts(0, true));
+        assert_eq!(
+            dec.log,
+            [format!("fatal: unable to cdb_init {}: No such file or directory", file.display())]
+        );
+    }
+
+    #[test]
+    fn long_lived_checker_verifies_the_whole_file() {
+        let d = rules("whole", &[]);
+        let file = d.0.join("rules.cdb");
+        let mut bytes = cdb_bytes(&[("uid/4000001", &allow_foo("x")), ("uid/5", b"D")]);
+        // Damage the key of the other client's record: the layout is intact.
+        let at = bytes.windows(5).position(|w| w == b"uid/5").unwrap();
+        bytes[at + 4] = b'6';
+        std::fs::write(&file, &bytes).unwrap();
+        let peer = PeerIds { uid: U, gid: G };
+        assert!(evaluate(&RuleSource::Cdb(file.clone()), peer, &opts(0, true)).allow);
+        let dec = Checker::new(RuleSource::Cdb(file.clone()), true).evaluate(peer, &opts(0, true));
+        assert_eq!((dec.allow, dec.code), (false, 111));
     }
 }

@@ -8,10 +8,11 @@
 //!
 //! "Missing" means ENOENT or EACCES; any other failure (a rule that is a file, an `env`
 //! that is not a directory, an unreadable `env/` entry...) is an error, so the client is
-//! refused rather than judged on half a rule.
+//! refused rather than judged on half a rule. So is an `env/` entry or an `exec` that is
+//! not a regular file: a FIFO is refused at once, where s6 would wait for a writer (and a
+//! server checking in-process would stop serving everyone meanwhile).
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -37,12 +38,22 @@ pub(crate) fn concat(base: &Path, rest: &[u8]) -> PathBuf {
     PathBuf::from(OsString::from_vec(b))
 }
 
-/// Reads at most `max` bytes of `path` (skalibs `openreadnclose`).
+/// Reads at most `max` bytes of the regular file `path` (skalibs `openreadnclose`, but
+/// never waiting on a FIFO: see [`s6rs_sys::fd::open_regular`]).
 pub(crate) fn read_upto(path: &Path, max: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    File::open(path)?.take(max as u64).read_to_end(&mut buf)?;
+    s6rs_sys::fd::open_regular(path)?.take(max as u64).read_to_end(&mut buf)?;
     Ok(buf)
 }
+
+/// How a rule's `env/` directory is read: as an envdir, regular files only.
+pub(crate) const ENVDIR: s6rs_sys::envdir::Options = s6rs_sys::envdir::Options {
+    verbatim: false,
+    nochomp: false,
+    noclamp: false,
+    nullis: b'\n',
+    regular_only: true,
+};
 
 impl FsRules {
     /// The database in directory `dir`. Nothing is read until a lookup.
@@ -69,7 +80,7 @@ impl Backend for FsRules {
                 Err(e) => Err(e),
             };
         }
-        let env = match s6rs_sys::envdir::read(&rule.join("env"), &Default::default()) {
+        let env = match s6rs_sys::envdir::read(&rule.join("env"), &ENVDIR) {
             Ok(env) => env,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Vec::new(),
             Err(e) => return Err(e),

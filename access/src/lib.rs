@@ -13,6 +13,7 @@ pub mod cdbfile;
 pub mod check;
 pub mod cmd;
 pub mod fs;
+pub mod mapping;
 pub mod rules;
 
 pub use check::{evaluate, AccessOptions, Decision, PeerIds, RuleSource};

@@ -191,7 +191,15 @@ pub fn bind_reuse(fd: BorrowedFd<'_>, path: &Path) -> io::Result<OwnedFd> {
     Ok(lock)
 }
 
-/// `listen(fd, backlog)`.
+/// The backlog that asks for the system's maximum, which upstream documents as its default.
+/// The constant SOMAXCONN does not give that here:
+/// the programs are static musl binaries, and musl's is 128, where glibc's is 4096 and the
+/// kernel's limit (`net.core.somaxconn`) is 4096 by default. The kernel lowers any larger
+/// backlog to that limit at `listen` time, so this largest value gets exactly the system's
+/// maximum, whatever it is set to, without reading /proc.
+pub const BACKLOG_MAX: u32 = i32::MAX as u32;
+
+/// `listen(fd, backlog)` ([`BACKLOG_MAX`] and beyond: the system's maximum).
 pub fn listen(fd: BorrowedFd<'_>, backlog: u32) -> io::Result<()> {
     sys!(listen(fd.as_raw_fd(), backlog.min(i32::MAX as u32) as libc::c_int)).map(drop)
 }

@@ -37,11 +37,15 @@ pub struct Options {
     pub noclamp: bool,
     /// What a NUL byte in a file becomes (`-c`); NUL itself is invalid (EINVAL).
     pub nullis: u8,
+    /// Refuse entries that are not regular files (a FIFO, a device) instead of reading
+    /// them: for readers that must never wait, such as a server checking a client's
+    /// access rules. s6-envdir reads whatever is there, as upstream does.
+    pub regular_only: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { verbatim: false, nochomp: false, noclamp: false, nullis: b'\n' }
+        Options { verbatim: false, nochomp: false, noclamp: false, nullis: b'\n', regular_only: false }
     }
 }
 
@@ -70,7 +74,8 @@ pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
 
 /// Reads what `value` needs of one file into `buf`.
 fn read_file(path: &Path, opts: &Options, buf: &mut Vec<u8>) -> io::Result<()> {
-    let file = File::open(path).map_err(|e| {
+    let opened = if opts.regular_only { crate::fd::open_regular(path) } else { File::open(path) };
+    let file = opened.map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOENT) {
             io::Error::from_raw_os_error(libc::EIDRM)
         } else {
@@ -232,5 +237,21 @@ mod tests {
         std::fs::create_dir(d.0.join("SUB")).unwrap();
         let err = read(&d.0, &Options::default()).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EISDIR));
+    }
+
+    #[test]
+    fn regular_only_refuses_a_fifo_without_waiting() {
+        let d = Dir::new("fifo", &[("A", b"1\n")]);
+        std::os::unix::fs::symlink(d.0.join("A"), d.0.join("LINK")).unwrap();
+        let opts = Options { regular_only: true, ..Options::default() };
+        assert_eq!(read_map(&d, opts)["LINK"], Some(b"1".to_vec()));
+        crate::fd::mkfifo(&d.0.join("F"), 0o600).unwrap();
+        // Opened for reading as s6-envdir does it, this would wait for a writer forever.
+        let err = read(&d.0, &opts).unwrap_err();
+        assert_eq!(err.to_string(), format!("{} is not a regular file", d.0.join("F").display()));
+        std::fs::remove_file(d.0.join("F")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", d.0.join("NULL")).unwrap();
+        assert!(read(&d.0, &opts).is_err());
+        assert_eq!(read_map(&d, Options::default())["NULL"], None);
     }
 }

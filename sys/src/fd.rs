@@ -160,6 +160,26 @@ pub fn open_read_nb(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
 }
 
+/// Opens a regular file for reading without ever waiting: opened non-blocking (a FIFO
+/// would otherwise hold the open until a writer comes) and checked with `fstat` (the flag
+/// changes nothing for a regular file, so it stays). A directory is EISDIR, as reading it
+/// would be; anything else that is not a regular file (FIFO, device, socket) is refused
+/// with an error naming `path`.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let ft = file.metadata()?.file_type();
+    if ft.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    if !ft.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(file)
+}
+
 /// Opens a file write-only and non-blocking, close-on-exec (for fifos: fails with ENXIO when
 /// nobody reads).
 pub fn open_write_nb(path: &Path) -> io::Result<File> {

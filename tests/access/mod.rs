@@ -8,6 +8,7 @@ mod inprocess;
 mod interop_access;
 mod ip_rules;
 mod ipcserver_access;
+mod nowait;
 
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;

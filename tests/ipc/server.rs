@@ -281,3 +281,61 @@ fn cmd(p: PathBuf, args: &[&str]) -> Command {
     c.args(args);
     c
 }
+
+/// A non-blocking connect to `path`: the socket, or the error (EAGAIN: the backlog is full).
+fn connect_nb(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: plain socket(2); the fd is owned below.
+    let fd = unsafe {
+        libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0)
+    };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd nobody else owns.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: a zeroed sockaddr_un is valid; the path is copied in below, NUL-terminated.
+    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let p = path.as_os_str().as_bytes();
+    assert!(p.len() < sa.sun_path.len());
+    for (d, s) in sa.sun_path.iter_mut().zip(p) {
+        *d = *s as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: a valid sockaddr_un of `len` bytes.
+    let r = unsafe { libc::connect(fd, (&sa as *const libc::sockaddr_un).cast(), len) };
+    if r == 0 {
+        Ok(sock)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn burst_of_400_connects_to_a_busy_server_is_not_refused() {
+    // musl's SOMAXCONN (128) as the default backlog refused about 270 of these 400.
+    let t = TempDir::new("ipcd-burst");
+    // One slow handler at a time: every other client waits in the listen backlog.
+    let mut s = server(&t, &["-v2", "-c", "1"], HOLD);
+    let first = hold(&s);
+    s.expect("s6-ipcserverd: info: status: 1/1");
+    let max: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(4096);
+    // (A system whose own limit is lower cannot queue more than it allows.)
+    let n = 400.min(max);
+    let mut queued = Vec::with_capacity(n);
+    let mut refused = Vec::new();
+    for i in 0..n {
+        match connect_nb(&s.path) {
+            Ok(c) => queued.push(c),
+            Err(e) => refused.push((i, e.to_string())),
+        }
+    }
+    assert!(refused.is_empty(), "{} of {n} connects refused, first: {:?}", refused.len(), refused.first());
+    // They are served in turn once the slot frees.
+    drop(first);
+    drop(queued);
+    s.expect_line("the next client served", |l| l.contains("allow") && l.contains("count 1/1"));
+}

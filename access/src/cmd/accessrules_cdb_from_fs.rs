@@ -77,7 +77,7 @@ fn rule_value(rule: &Path) -> Result<Option<Vec<u8>>, Fatal> {
         };
     }
     let envdir = rule.join("env");
-    let env = match s6rs_sys::envdir::read(&envdir, &Default::default()) {
+    let env = match s6rs_sys::envdir::read(&envdir, &crate::fs::ENVDIR) {
         Ok(mods) => encode_env(&mods),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Vec::new(),
         Err(e) => return Err(unable("envdir", &envdir, &e)),

@@ -79,6 +79,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let gid = id_var(&with("REMOTEEGID"))?;
     opts.proto = proto;
 
+    // A cdb truncated while it is being read: a log line and exit 111, not a crash.
+    crate::mapping::guard::install().map_err(|e| Fatal::sys("catch SIGBUS", &e))?;
     let decision = evaluate(&rules, PeerIds { uid, gid }, &opts);
     {
         let mut err = std::io::stderr().lock();

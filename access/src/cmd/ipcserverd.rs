@@ -19,6 +19,12 @@
 //! the handler with `execlineb -Pc EXEC`. Log lines are the access program's, prefixed with
 //! `s6-ipcserverd:`; the pid they name is the server's (the handler does not exist yet).
 //! `s6-ipcserver` passes leading `--access-*` options through to s6-ipcserverd.
+//!
+//! The check runs inside the server's one thread, so nothing in it may wait: rule files
+//! that are not regular files (a FIFO in `env/`, a cdb that is a FIFO or a device) are
+//! refused at once, never opened for reading. A cdb is mapped, verified once, and the
+//! mapping kept while the file is unchanged, so a check costs the same whatever the size
+//! of the database (see [`crate::check::Checker`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -29,7 +35,8 @@ use s6rs_ipc::cmd::ipcserverd;
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::EnvMod;
 
-use crate::{evaluate, AccessOptions, PeerIds, RuleSource};
+use crate::check::Checker;
+use crate::{AccessOptions, PeerIds, RuleSource};
 
 /// The prefix every extension option has.
 pub const PREFIX: &str = "--access-";
@@ -68,11 +75,11 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// The in-process check's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The in-process check: its settings, and the rules as last read.
+#[derive(Debug)]
 pub struct InProcess {
-    /// Where the rules are.
-    pub rules: RuleSource,
+    /// Where the rules are, with the verified cdb mapping kept across clients.
+    pub checker: Checker,
     /// The options s6-ipcserver-access would have been given.
     pub opts: AccessOptions,
 }
@@ -106,20 +113,20 @@ pub fn split(args: &[OsString]) -> Result<(Option<InProcess>, &[OsString]), Fata
         n += 1;
     }
     let check =
-        if n == 0 { None } else { Some(InProcess { rules: rules.unwrap_or(RuleSource::None), opts }) };
+        (n > 0).then(|| InProcess { checker: Checker::new(rules.unwrap_or(RuleSource::None), true), opts });
     Ok((check, &args[n..]))
 }
 
 impl InProcess {
     /// Decides on one client as the chained s6-ipcserver-access would.
-    pub fn check(&self, peer: &Peer<'_>, env: &mut Vec<EnvMod>) -> Verdict {
+    pub fn check(&mut self, peer: &Peer<'_>, env: &mut Vec<EnvMod>) -> Verdict {
         let Some(creds) = peer.creds else {
             // Under -P there are no credentials, so s6-ipcserver-access would die for want
             // of ${PROTO}REMOTEEUID: refuse, and say so.
             log_line("warning: no client credentials (-P): refusing the connection");
             return Verdict::Deny;
         };
-        let d = evaluate(&self.rules, PeerIds { uid: creds.uid, gid: creds.gid }, &self.opts);
+        let d = self.checker.evaluate(PeerIds { uid: creds.uid, gid: creds.gid }, &self.opts);
         for line in &d.log {
             log_line(line);
         }
@@ -144,7 +151,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let opts = ipcserverd::parse(rest)?;
     match check {
         None => ipcserverd::serve(&opts, None),
-        Some(c) => {
+        Some(mut c) => {
+            // A cdb rewritten in place under the kept mapping must cost a refused client,
+            // not the server (see crate::mapping).
+            crate::mapping::guard::install().map_err(|e| Fatal::sys("catch SIGBUS", &e))?;
             let mut f = |peer: &Peer<'_>, env: &mut Vec<EnvMod>| c.check(peer, env);
             ipcserverd::serve(&opts, Some(&mut f))
         }
@@ -164,7 +174,7 @@ mod tests {
         let a = args(&["--access-rules=/r", "--access-noenv", "--access-verbosity=2", "-v2", "--", "prog"]);
         let (c, rest) = split(&a).unwrap();
         let c = c.unwrap();
-        assert_eq!(c.rules, RuleSource::Dir("/r".into()));
+        assert_eq!(c.checker.rules(), &RuleSource::Dir("/r".into()));
         assert!(!c.opts.doenv);
         assert_eq!(c.opts.verbosity, 2);
         assert_eq!(rest, &a[3..]);

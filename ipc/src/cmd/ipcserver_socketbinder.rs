@@ -41,7 +41,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut reuse = true;
     let mut kind = Kind::Stream;
     let mut nonblock = true;
-    let mut backlog = libc::SOMAXCONN as u32;
+    let mut backlog = socket::BACKLOG_MAX;
     let mut perms = 0o777;
     let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
