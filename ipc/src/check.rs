@@ -1,8 +1,9 @@
 //! The in-process connection check of s6-ipcserverd: a hook run for each accepted client,
 //! after the per-uid limit and before the spawn, that can refuse the client, change the
-//! handler's environment or replace the handler. Access control (`s6rs-access`) implements
-//! it to give the verdicts and environment that a chained `s6-ipcserver-access` would,
-//! without a program in between. This crate only defines the hook; it holds no rules.
+//! handler's environment or replace the handler. The s6-ipcserverd binary (a composition in
+//! the root package) plugs access rules into it, to give the verdicts and environment that
+//! a chained `s6-ipcserver-access` would, without a program in between. This crate only
+//! defines the hook; it holds no rules and knows no options of the checks plugged in.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::BorrowedFd;

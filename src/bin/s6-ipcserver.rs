@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main(&s6rs_ipc::cmd::ipcserver::SPEC, s6rs_ipc::cmd::ipcserver::run)
+    s6rs_sys::cli::main(&s6rs::composed::ipcserver::SPEC, s6rs::composed::ipcserver::run)
 }

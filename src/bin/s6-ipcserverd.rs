@@ -1,3 +1,3 @@
 fn main() -> ! {
-    s6rs_sys::cli::main(&s6rs_access::cmd::ipcserverd::SPEC, s6rs_access::cmd::ipcserverd::run)
+    s6rs_sys::cli::main(&s6rs::composed::ipcserverd::SPEC, s6rs::composed::ipcserverd::run)
 }

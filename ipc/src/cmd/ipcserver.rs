@@ -3,11 +3,15 @@
 //! rewrite the command line into `s6-ipcserver-socketbinder ... [s6-applyuidgid ...]
 //! s6-ipcserverd ... prog...` and exec it (upstream doc/s6-ipcserver.html). The three
 //! programs are our siblings, never looked up in PATH.
+//!
+//! This module has no `run`: the s6-ipcserver binary is a composition in the root package
+//! that takes its own options off the front and gives them to [`command_line`] as
+//! arguments for s6-ipcserverd. Nothing here knows what they are.
 
 use std::ffi::OsString;
 
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
-use s6rs_sys::exec::{chainload, sibling};
+use s6rs_sys::exec::sibling;
 use s6rs_sys::user;
 
 use super::ipcserver_socketbinder::parse_octal;
@@ -44,19 +48,11 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// Runs s6-ipcserver.
-pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let argv = command_line(&args)?;
-    Err(chainload(&argv, &[]))
-}
-
-/// The command line s6-ipcserver execs into, for `args` (without argv\[0\]).
-pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
+/// The command line s6-ipcserver execs into, for `args` (upstream's command line, without
+/// argv\[0\]). `daemon_args` go to s6-ipcserverd unchanged, first, before the options
+/// translated from `args`: that is where a composing program puts options of its own.
+pub fn command_line(args: &[OsString], daemon_args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let usage = || SPEC.usage_error();
-    // s6-rs extension: leading `--access-*` options are s6-ipcserverd's in-process access
-    // check (see s6rs_access::cmd::ipcserverd); they are handed to it unchanged.
-    let nacc = args.iter().take_while(|a| a.to_str().is_some_and(|s| s.starts_with("--access-"))).count();
-    let (access, args) = args.split_at(nacc);
     let (mut verbosity, mut ready, mut flag_u, mut lookup, mut reuse) = (1, false, false, true, true);
     let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
     let (mut maxconn, mut localmaxconn, mut backlog, mut perms) = (0u32, 0u32, None::<u32>, 0o777);
@@ -98,7 +94,7 @@ pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     if prog.is_empty() {
         return Err(usage());
     }
-    let mut out: Vec<OsString> = Vec::with_capacity(26 + prog.len());
+    let mut out: Vec<OsString> = Vec::with_capacity(26 + daemon_args.len() + prog.len());
     let mut push = |s: &str| out.push(OsString::from(s));
     push_path(&mut push, "s6-ipcserver-socketbinder");
     if !reuse {
@@ -135,7 +131,7 @@ pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
         push("--");
     }
     push_path(&mut push, "s6-ipcserverd");
-    out.extend_from_slice(access);
+    out.extend_from_slice(daemon_args);
     let mut push = |s: &str| out.push(OsString::from(s));
     match verbosity {
         0 => push("-v0"),
@@ -169,9 +165,16 @@ fn push_path(push: &mut impl FnMut(&str), name: &str) {
 mod tests {
     use super::*;
 
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
     fn line(v: &[&str]) -> Vec<String> {
-        let args: Vec<OsString> = v.iter().map(OsString::from).collect();
-        command_line(&args)
+        line_with(v, &[])
+    }
+
+    fn line_with(v: &[&str], daemon: &[&str]) -> Vec<String> {
+        command_line(&os(v), &os(daemon))
             .unwrap()
             .into_iter()
             .map(|a| {
@@ -190,6 +193,16 @@ mod tests {
             line(&["/run/sock", "prog", "-x"]),
             ["s6-ipcserver-socketbinder", "--", "/run/sock", "s6-ipcserverd", "--", "prog", "-x"]
         );
+    }
+
+    #[test]
+    fn daemon_args_come_first_and_unchanged() {
+        assert_eq!(
+            line_with(&["-v", "s", "p"], &["--extra=1", "-v0"]),
+            ["s6-ipcserver-socketbinder", "--", "s", "s6-ipcserverd", "--extra=1", "-v0", "-v2", "--", "p"]
+        );
+        // They are not s6-ipcserver's options: one in front of them is a usage error.
+        assert!(command_line(&os(&["--extra=1", "s", "p"]), &[]).unwrap_err().usage);
     }
 
     #[test]
@@ -262,8 +275,7 @@ mod tests {
             &["-G", "x", "s", "p"],
             &["-k", "s", "p"],
         ] {
-            let args: Vec<OsString> = bad.iter().map(OsString::from).collect();
-            assert!(command_line(&args).unwrap_err().usage, "{bad:?}");
+            assert!(command_line(&os(bad), &[]).unwrap_err().usage, "{bad:?}");
         }
     }
 }

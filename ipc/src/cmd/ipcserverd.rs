@@ -15,6 +15,10 @@
 //!
 //! A caller may pass a [`ConnCheck`] to [`serve`]: it runs for each client before the spawn
 //! (the in-process form of a chained s6-ipcserver-access).
+//!
+//! This module has no `run`: the s6-ipcserverd binary is a composition in the root package
+//! that may add options of its own in front of upstream's, parses the rest with [`parse`],
+//! and hands its check to [`serve`]. Nothing here knows those options.
 
 use std::ffi::OsString;
 use std::io;
@@ -29,7 +33,7 @@ use s6rs_sys::sig::{self, Trap};
 use crate::check::{ConnCheck, Peer, Verdict};
 use crate::socket::{self, Creds, SockPath};
 
-/// Upstream's options, in usage-line order (s6rs_access's s6-ipcserverd adds its own).
+/// Upstream's options, in usage-line order (a composed s6-ipcserverd may add its own).
 pub const FLAGS: [Flag; 6] = [
     Flag::arg('v', "verbosity", Show::Own, "0 quiet, 1 warnings (the default), 2 every connection"),
     Flag::new('1', Show::Own, "write a newline to stdout and close it once accepting clients"),
@@ -108,11 +112,6 @@ pub fn parse(args: &[OsString]) -> Result<Options, Fatal> {
         o.localmaxconn = o.maxconn;
     }
     Ok(o)
-}
-
-/// Runs s6-ipcserverd.
-pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    serve(&parse(&args)?, None)
 }
 
 /// Serves clients on fd 0 until a signal says to stop; `check`, if given, decides on each

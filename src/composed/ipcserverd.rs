@@ -1,10 +1,11 @@
-//! `s6-ipcserverd` with s6-rs's in-process access check (an extension; upstream
-//! doc/s6-ipcserverd.html for everything else).
+//! `s6-ipcserverd` as users run it: upstream's server (`s6rs_ipc::cmd::ipcserverd`) with
+//! s6-rs's in-process access check (`s6rs_access::check`) wired into its connection hook
+//! (an extension; upstream doc/s6-ipcserverd.html for everything else).
 //!
 //! Upstream checks access by chaining `s6-ipcserver-access` in front of the handler, which
 //! costs one more exec per connection. These options, given **before** the upstream ones,
 //! make s6-ipcserverd run the same rules itself, through the very function
-//! s6-ipcserver-access uses ([`crate::evaluate`]), before it spawns anything:
+//! s6-ipcserver-access uses ([`s6rs_access::evaluate`]), before it spawns anything:
 //!
 //! | option | chained equivalent |
 //! |---|---|
@@ -18,25 +19,25 @@
 //! the environment the chained program would give its `prog`, and a rule's `exec` replaces
 //! the handler with `execlineb -Pc EXEC`. Log lines are the access program's, prefixed with
 //! `s6-ipcserverd:`; the pid they name is the server's (the handler does not exist yet).
-//! `s6-ipcserver` passes leading `--access-*` options through to s6-ipcserverd.
+//! `s6-ipcserver` ([`super::ipcserver`]) passes leading `--access-*` options through to
+//! s6-ipcserverd.
 //!
 //! The check runs inside the server's one thread, so nothing in it may wait: rule files
 //! that are not regular files (a FIFO in `env/`, a cdb that is a FIFO or a device) are
 //! refused at once, never opened for reading. A cdb is mapped, verified once, and the
 //! mapping kept while the file is unchanged, so a check costs the same whatever the size
-//! of the database (see [`crate::check::Checker`]).
+//! of the database (see [`Checker`]).
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
+use s6rs_access::check::Checker;
+use s6rs_access::{AccessOptions, PeerIds, RuleSource};
 use s6rs_ipc::check::{Peer, Verdict};
 use s6rs_ipc::cmd::ipcserverd;
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::EnvMod;
-
-use crate::check::Checker;
-use crate::{AccessOptions, PeerIds, RuleSource};
 
 /// The prefix every extension option has.
 pub const PREFIX: &str = "--access-";
@@ -84,14 +85,24 @@ pub struct InProcess {
     pub opts: AccessOptions,
 }
 
+/// The text after [`PREFIX`], when `arg` is an extension option.
+fn access_word(arg: &OsString) -> Option<&str> {
+    arg.to_str()?.strip_prefix(PREFIX)
+}
+
+/// How many of `args` are leading `--access-*` words, valid or not: what s6-ipcserver
+/// hands to s6-ipcserverd unchecked.
+pub fn leading(args: &[OsString]) -> usize {
+    args.iter().map_while(access_word).count()
+}
+
 /// Splits the leading `--access-*` options from `args`: the check they ask for (if any)
 /// and the rest, for upstream's parser.
 pub fn split(args: &[OsString]) -> Result<(Option<InProcess>, &[OsString]), Fatal> {
     let mut rules = None;
     let mut opts = AccessOptions::default();
-    let mut n = 0;
-    for a in args {
-        let Some(opt) = a.to_str().and_then(|s| s.strip_prefix(PREFIX)) else { break };
+    let n = leading(args);
+    for opt in args.iter().map_while(access_word) {
         let (name, value) = match opt.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => (opt, None),
@@ -110,7 +121,6 @@ pub fn split(args: &[OsString]) -> Result<(Option<InProcess>, &[OsString]), Fata
             ('V', Some(v)) => opts.verbosity = cli::parse_uint(v).ok_or_else(bad)?,
             _ => return Err(bad()),
         }
-        n += 1;
     }
     let check =
         (n > 0).then(|| InProcess { checker: Checker::new(rules.unwrap_or(RuleSource::None), true), opts });
@@ -145,7 +155,8 @@ fn log_line(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}: {line}", cli::prog());
 }
 
-/// Runs s6-ipcserverd, with the in-process check when `--access-*` options lead.
+/// Runs s6-ipcserverd, with the in-process check wired into ipc's hook when `--access-*`
+/// options lead.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (check, rest) = split(&args)?;
     let opts = ipcserverd::parse(rest)?;
@@ -153,8 +164,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         None => ipcserverd::serve(&opts, None),
         Some(mut c) => {
             // A cdb rewritten in place under the kept mapping must cost a refused client,
-            // not the server (see crate::mapping).
-            crate::mapping::guard::install().map_err(|e| Fatal::sys("catch SIGBUS", &e))?;
+            // not the server (see s6rs_access::mapping).
+            s6rs_access::mapping::guard::install().map_err(|e| Fatal::sys("catch SIGBUS", &e))?;
             let mut f = |peer: &Peer<'_>, env: &mut Vec<EnvMod>| c.check(peer, env);
             ipcserverd::serve(&opts, Some(&mut f))
         }
