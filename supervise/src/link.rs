@@ -15,7 +15,7 @@ use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 
 use crate::cmd::svok::is_supervised;
-use crate::control::{self, SendError};
+use crate::control::{self, Command, ScanCommand, SendError};
 use crate::fifodir::{self, Listener};
 
 /// How [`link`] treats the services it adds.
@@ -136,10 +136,10 @@ fn undo(scandir: &Path, name: &OsStr, kill: bool, down: bool) {
     let _ = std::fs::remove_file(&link);
     if let Some((main, log)) = fifos {
         if let Some(f) = main {
-            let _ = s6rs_sys::fd::write_all(f.as_fd(), b"xd");
+            let _ = s6rs_sys::fd::write_all(f.as_fd(), &control::encode([Command::Exit, Command::Down]));
         }
         if let Some(f) = log {
-            let _ = s6rs_sys::fd::write_all(f.as_fd(), b"xo");
+            let _ = s6rs_sys::fd::write_all(f.as_fd(), &control::encode([Command::Exit, Command::Once]));
         }
     }
 }
@@ -184,7 +184,7 @@ pub fn link(
             }
             linked += 1;
         }
-        send_scan(scandir, b"a")?;
+        send_scan(scandir, &control::encode_scan([ScanCommand::Alarm]))?;
         told_scanner = true;
         wait_all(&listeners, b's', deadline)
     })();
@@ -234,7 +234,7 @@ pub fn unlink(scandir: &Path, names: &[&OsStr], wait: bool, deadline: Deadline) 
         }
         let _ = std::fs::remove_file(&link);
     }
-    let _ = send_scan(scandir, b"an");
+    let _ = send_scan(scandir, &control::encode_scan([ScanCommand::Alarm, ScanCommand::Nuke]));
     if wait {
         let _ = wait_all(&listeners, b'x', deadline);
     }

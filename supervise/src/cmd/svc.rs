@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Flag, Show, Spec};
 
-use crate::control::{self, SendError};
+use crate::control::{self, Command, SendError};
 
-/// The command line, as 2.15's. The letters are sent in command-line order.
+/// The command line, as 2.15's. The letters are sent in command-line order; every letter
+/// but `s`, `T` and `w` is a [`Command`]'s byte.
 pub const SPEC: Spec = Spec {
     name: "s6-svc",
     operands: "servicedirs...",
@@ -63,32 +64,16 @@ pub const SPEC: Spec = Spec {
 /// Upstream keeps the letters in a 63-byte buffer that starts with `-`.
 const MAX_CMDS: usize = 62;
 
-/// The signals a user may send, and the letter that asks the supervisor to send each.
-const SIGNAL_LETTERS: [(i32, u8); 12] = [
-    (libc::SIGALRM, b'a'),
-    (libc::SIGABRT, b'b'),
-    (libc::SIGQUIT, b'q'),
-    (libc::SIGHUP, b'h'),
-    (libc::SIGKILL, b'k'),
-    (libc::SIGTERM, b't'),
-    (libc::SIGINT, b'i'),
-    (libc::SIGUSR1, b'1'),
-    (libc::SIGUSR2, b'2'),
-    (libc::SIGSTOP, b'p'),
-    (libc::SIGCONT, b'c'),
-    (libc::SIGWINCH, b'y'),
-];
-
-/// The letter for `-s SIG`: a name (any case, `SIG` optional) or a number.
-fn signal_letter(arg: &OsStr) -> Result<u8, Fatal> {
+/// The command for `-s SIG`: a name (any case, `SIG` optional) or a number. The signals a
+/// user may send are those a command sends to the service's pid (`control`'s table).
+fn signal_command(arg: &OsStr) -> Result<Command, Fatal> {
     let text = arg.to_string_lossy();
     let Some(sig) = s6rs_sys::sig::scan(&text) else {
         return Err(Fatal::bad(format!("invalid signal: {text}")));
     };
-    SIGNAL_LETTERS
-        .iter()
-        .find(|&&(s, _)| s as u32 == sig)
-        .map(|&(_, l)| l)
+    i32::try_from(sig)
+        .ok()
+        .and_then(Command::for_signal)
         .ok_or_else(|| Fatal::bad(format!("{text} is not in the list of user-available signals")))
 }
 
@@ -175,8 +160,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut state: Option<u8> = None;
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| SPEC.usage_error())?;
-        let letter = match opt.c {
-            's' => signal_letter(opt.arg.as_deref().unwrap_or_default())?,
+        let cmd = match opt.c {
+            's' => signal_command(opt.arg.as_deref().unwrap_or_default())?,
             'T' => {
                 timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?;
                 continue;
@@ -189,12 +174,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
                 }
                 continue;
             }
-            c => c as u8,
+            c => Command::from_letter(c).ok_or_else(|| SPEC.usage_error())?,
         };
         if cmds.len() >= MAX_CMDS {
             return Err(Fatal::bad("too many commands"));
         }
-        cmds.push(letter);
+        cmds.push(cmd.byte());
     }
     let dirs = g.operands();
     let Some(first) = dirs.first() else { return Err(SPEC.usage_error()) };
@@ -254,19 +239,30 @@ mod tests {
 
     #[test]
     fn signals_map_to_letters() {
-        assert_eq!(signal_letter(OsStr::new("term")).unwrap(), b't');
-        assert_eq!(signal_letter(OsStr::new("SIGWINCH")).unwrap(), b'y');
-        assert_eq!(signal_letter(OsStr::new("9")).unwrap(), b'k');
-        assert_eq!(signal_letter(OsStr::new("Sig1")).unwrap(), b'h');
-        assert_eq!(
-            signal_letter(OsStr::new("SEGV")).unwrap_err().msg,
-            "SEGV is not in the list of user-available signals"
-        );
-        assert_eq!(
-            signal_letter(OsStr::new("0")).unwrap_err().msg,
-            "0 is not in the list of user-available signals"
-        );
-        assert_eq!(signal_letter(OsStr::new("bogus")).unwrap_err().msg, "invalid signal: bogus");
+        let letter = |s: &str| signal_command(OsStr::new(s)).map(Command::byte);
+        assert_eq!(letter("term").unwrap(), b't');
+        assert_eq!(letter("SIGWINCH").unwrap(), b'y');
+        assert_eq!(letter("9").unwrap(), b'k');
+        assert_eq!(letter("Sig1").unwrap(), b'h');
+        assert_eq!(letter("stop").unwrap(), b'p');
+        assert_eq!(letter("CONT").unwrap(), b'c');
+        assert_eq!(letter("SEGV").unwrap_err().msg, "SEGV is not in the list of user-available signals");
+        assert_eq!(letter("0").unwrap_err().msg, "0 is not in the list of user-available signals");
+        assert_eq!(letter("bogus").unwrap_err().msg, "invalid signal: bogus");
+    }
+
+    #[test]
+    fn every_command_letter_is_an_option_and_back() {
+        let letters: Vec<char> = SPEC.flags.iter().map(|f| f.short).filter(|c| !"sTw".contains(*c)).collect();
+        for &c in &letters {
+            assert_eq!(Command::from_letter(c).map(|k| k.byte() as char), Some(c), "{c}");
+        }
+        let all: Vec<char> = (0..=255u8).filter_map(Command::from_byte).map(|k| k.byte() as char).collect();
+        let mut sorted = letters.clone();
+        sorted.sort_unstable();
+        let mut all_sorted = all;
+        all_sorted.sort_unstable();
+        assert_eq!(sorted, all_sorted);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use s6rs_sys::exec::{self, exec_fatal, Command};
 use s6rs_sys::fd;
 use s6rs_sys::sig::{self, Trap};
 
+use crate::control::ScanCommand;
 use crate::svscan::scan;
 use crate::svscan::table::{KillSet, Start, Table};
 
@@ -409,16 +410,17 @@ impl Svscan {
     }
 
     fn command(&mut self, c: u8) {
-        match c {
-            b'z' => self.what |= REAP,
-            b'a' => self.alarm(),
-            b'b' => self.abort(),
-            b'h' => self.hup(),
-            b'i' | b't' => self.term(),
-            b'q' => self.quit(),
-            b'n' => self.what |= TERM_MAINS,
-            b'N' => self.what |= TERM_MAINS | TERM_LOGGERS,
-            _ => warn(format_args!("received unknown control command: {}", String::from_utf8_lossy(&[c]))),
+        use ScanCommand as C;
+        match ScanCommand::from_byte(c) {
+            Some(C::Reap) => self.what |= REAP,
+            Some(C::Alarm) => self.alarm(),
+            Some(C::Abort) => self.abort(),
+            Some(C::Hup) => self.hup(),
+            Some(C::Int | C::Term) => self.term(),
+            Some(C::Quit) => self.quit(),
+            Some(C::Nuke) => self.what |= TERM_MAINS,
+            Some(C::NukeAll) => self.what |= TERM_MAINS | TERM_LOGGERS,
+            None => warn(format_args!("received unknown control command: {}", String::from_utf8_lossy(&[c]))),
         }
     }
 

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use s6rs_sys::cli::{errtext, Fatal, Flag, Show, Spec};
 
-use crate::control::{self, SendError};
+use crate::control::{self, ScanCommand, SendError};
 
-/// The command line, as upstream's. Every letter is a command, sent in command-line order.
+/// The command line, as upstream's. Every letter is a [`ScanCommand`]'s byte, sent in
+/// command-line order.
 /// (Upstream's getopt also knows `p r s 0 6 7 8`, leftovers of older versions, only to
 /// refuse them with the usage message, as an unknown letter is refused.)
 pub const SPEC: Spec = Spec {
@@ -37,15 +38,11 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut g = SPEC.getopt(&args);
     let mut cmds = Vec::with_capacity(MAX_COMMANDS);
     while let Some(opt) = g.next() {
-        match opt {
-            Ok(o) => {
-                if cmds.len() >= MAX_COMMANDS {
-                    return Err(Fatal::bad("too many commands"));
-                }
-                cmds.push(o.c as u8);
-            }
-            _ => return Err(SPEC.usage_error()),
+        let cmd = opt.ok().and_then(|o| ScanCommand::from_letter(o.c)).ok_or_else(|| SPEC.usage_error())?;
+        if cmds.len() >= MAX_COMMANDS {
+            return Err(Fatal::bad("too many commands"));
         }
+        cmds.push(cmd.byte());
     }
     let Some(dir) = g.operands().first() else { return Err(SPEC.usage_error()) };
     let dir = Path::new(dir);
@@ -60,5 +57,20 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             errtext(&e)
         ))),
         Err(SendError::Io(e)) => Err(Fatal::sys(format_args!("control {}", dir.display()), &e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_letter_is_a_scan_command_and_back() {
+        let letters: Vec<char> = SPEC.flags.iter().map(|f| f.short).collect();
+        for &c in &letters {
+            assert_eq!(ScanCommand::from_letter(c).map(|k| k.byte() as char), Some(c), "{c}");
+        }
+        let known = (0..=255u8).filter(|&b| ScanCommand::from_byte(b).is_some()).count();
+        assert_eq!(known, letters.len());
     }
 }
