@@ -1,7 +1,9 @@
 //! The s6-supervise state machine (upstream doc/s6-supervise.html, doc/servicedir.html):
 //! one service, five states, driven by timeouts, child deaths, signals to the supervisor and
 //! control bytes. `cmd::supervise` sets the service directory up and hands over to
-//! [`Supervisor::run`].
+//! [`Supervisor::run`]. Control bytes are decoded through the alphabet table in
+//! [`crate::control`]; what each does in each state is an explicit (state, command) table
+//! beside the (state, event) one.
 //!
 //! The process's current directory is the service directory, so every path here is relative
 //! to it. Configuration files are read when a transition needs them, never cached, so an
@@ -37,6 +39,7 @@ use s6rs_sys::exec::{Command, WaitStatus};
 use s6rs_sys::sig::{self, Trap};
 use s6rs_sys::tai::Tain;
 
+use crate::control::{self, Signal};
 use crate::dtally;
 use crate::fifodir;
 use crate::servicedir::{self, Setting};
@@ -58,77 +61,6 @@ pub enum State {
     LastFinish,
 }
 
-/// A control byte of `supervise/control` (FORMATS.md §1.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmd {
-    /// `a b q h k t i 1 2 y`: send this signal to the service.
-    Signal(i32),
-    /// `p`: SIGSTOP and mark paused.
-    Pause,
-    /// `c`: SIGCONT and clear paused.
-    Cont,
-    /// `r`: the down signal, leaving wantup alone.
-    Restart,
-    /// `l`: the reload signal.
-    Reload,
-    /// `P`: SIGSTOP to the process group, mark paused.
-    GroupPause,
-    /// `C`: SIGCONT to the process group, clear paused.
-    GroupCont,
-    /// `K`: SIGKILL to the process group.
-    GroupKill,
-    /// `o`: run once.
-    Once,
-    /// `d`: want down.
-    Down,
-    /// `u`: want up.
-    Up,
-    /// `D`: create `./down`, then `d`.
-    DownFile,
-    /// `U`: remove `./down`, then `u`.
-    UpFile,
-    /// `x`: exit once the service is down.
-    Exit,
-    /// `O`: do not restart.
-    NoRestart,
-    /// `Q`: `O` and create `./down`. (2.15.1 ignores it by mistake; 2.11 honours it.)
-    NoRestartFile,
-}
-
-impl Cmd {
-    /// The command a byte stands for; `None` for bytes s6-supervise ignores.
-    pub fn parse(b: u8) -> Option<Cmd> {
-        Some(match b {
-            b'a' => Cmd::Signal(libc::SIGALRM),
-            b'b' => Cmd::Signal(libc::SIGABRT),
-            b'q' => Cmd::Signal(libc::SIGQUIT),
-            b'h' => Cmd::Signal(libc::SIGHUP),
-            b'k' => Cmd::Signal(libc::SIGKILL),
-            b't' => Cmd::Signal(libc::SIGTERM),
-            b'i' => Cmd::Signal(libc::SIGINT),
-            b'1' => Cmd::Signal(libc::SIGUSR1),
-            b'2' => Cmd::Signal(libc::SIGUSR2),
-            b'y' => Cmd::Signal(libc::SIGWINCH),
-            b'p' => Cmd::Pause,
-            b'c' => Cmd::Cont,
-            b'r' => Cmd::Restart,
-            b'l' => Cmd::Reload,
-            b'P' => Cmd::GroupPause,
-            b'C' => Cmd::GroupCont,
-            b'K' => Cmd::GroupKill,
-            b'o' => Cmd::Once,
-            b'd' => Cmd::Down,
-            b'u' => Cmd::Up,
-            b'D' => Cmd::DownFile,
-            b'U' => Cmd::UpFile,
-            b'x' => Cmd::Exit,
-            b'O' => Cmd::NoRestart,
-            b'Q' => Cmd::NoRestartFile,
-            _ => return None,
-        })
-    }
-}
-
 /// What drives the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -145,7 +77,7 @@ pub enum Event {
     /// SIGINT: SIGINT to the service's process group, then exit.
     Int,
     /// A control byte.
-    Cmd(Cmd),
+    Cmd(control::Command),
 }
 
 /// Default `timeout-finish`, in milliseconds.
@@ -305,7 +237,7 @@ impl Supervisor {
                 Err(e) => return Err(Fatal::sys("read supervise/control", &e)),
             };
             for &b in &buf[..n] {
-                if let Some(c) = Cmd::parse(b) {
+                if let Some(c) = control::Command::from_byte(b) {
                     self.dispatch(Event::Cmd(c))?;
                 }
             }
@@ -391,89 +323,129 @@ impl Supervisor {
                 self.cont = false;
             }
 
-            (_, Event::Cmd(c)) => self.command(c),
+            (_, Event::Cmd(c)) => self.command(c)?,
         }
         Ok(())
     }
 
-    /// The control-byte column of the table.
-    fn command(&mut self, c: Cmd) {
+    /// The control-byte columns of the table: what each command does in each state. Any
+    /// command may come in any state, so no cell is impossible; the empty ones ignore the
+    /// command on purpose. Signals reach the service only while `./run` runs: while down
+    /// nothing runs, and `./finish` is not the service.
+    fn command(&mut self, c: control::Command) -> Result<(), Fatal> {
+        use control::Command as C;
         use State::*;
-        let running = matches!(self.state, Up | LastUp);
-        match c {
-            Cmd::Signal(_)
-            | Cmd::Pause
-            | Cmd::Cont
-            | Cmd::Restart
-            | Cmd::Reload
-            | Cmd::GroupPause
-            | Cmd::GroupCont
-            | Cmd::GroupKill
-                if !running => {}
-            Cmd::Signal(s) => self.kill(s),
-            Cmd::Pause => {
-                self.kill(libc::SIGSTOP);
+        match (self.state, c) {
+            (
+                Down | Finish | LastFinish,
+                C::Alarm
+                | C::Abort
+                | C::Quit
+                | C::Hup
+                | C::Kill
+                | C::Term
+                | C::Int
+                | C::Usr1
+                | C::Usr2
+                | C::Winch
+                | C::Pause
+                | C::Cont
+                | C::Restart
+                | C::Reload
+                | C::GroupPause
+                | C::GroupCont
+                | C::GroupKill,
+            ) => {}
+            (
+                Up | LastUp,
+                C::Alarm
+                | C::Abort
+                | C::Quit
+                | C::Hup
+                | C::Kill
+                | C::Term
+                | C::Int
+                | C::Usr1
+                | C::Usr2
+                | C::Winch
+                | C::GroupKill,
+            ) => self.signal(c)?,
+            (Up | LastUp, C::Pause | C::GroupPause) => {
+                self.signal(c)?;
                 self.status.paused = true;
                 self.announce();
             }
-            Cmd::Cont => self.cont_service(),
-            Cmd::Restart => {
+            (Up | LastUp, C::Cont | C::GroupCont) => {
+                self.signal(c)?;
+                self.status.paused = false;
+                self.announce();
+            }
+            (Up | LastUp, C::Restart) => {
                 let s = self.read_signal("down-signal", libc::SIGTERM);
                 self.kill(s);
             }
-            Cmd::Reload => {
+            (Up | LastUp, C::Reload) => {
                 let s = self.read_signal("reload-signal", libc::SIGHUP);
                 self.kill(s);
             }
-            Cmd::GroupPause => {
-                self.killpg(libc::SIGSTOP);
-                self.status.paused = true;
-                self.announce();
-            }
-            Cmd::GroupCont => self.cont_group(),
-            Cmd::GroupKill => self.killpg(libc::SIGKILL),
 
-            Cmd::Once => {
+            (Down, C::Once) => {
                 self.want(false);
-                if self.state == Down {
-                    self.try_start();
-                }
+                self.try_start();
             }
-            Cmd::Up => {
+            (Up | LastUp | Finish | LastFinish, C::Once) => self.want(false),
+            (Down, C::Up) => {
                 self.want(true);
-                if self.state == Down {
-                    self.try_start();
-                }
+                self.try_start();
             }
-            Cmd::UpFile => {
+            (Up | LastUp | Finish | LastFinish, C::Up) => self.want(true),
+            (Down, C::UpFile) => {
                 del_down();
                 self.want(true);
-                if self.state == Down {
-                    self.try_start();
-                }
+                self.try_start();
             }
-            Cmd::Down | Cmd::DownFile => {
-                if c == Cmd::DownFile {
-                    add_down();
-                }
-                if running {
-                    self.up_down();
-                } else {
-                    self.want(false);
-                }
+            (Up | LastUp | Finish | LastFinish, C::UpFile) => {
+                del_down();
+                self.want(true);
             }
-            Cmd::NoRestart => self.want(false),
-            Cmd::NoRestartFile => {
+            (Up | LastUp, C::Down) => self.up_down(),
+            (Down | Finish | LastFinish, C::Down) => self.want(false),
+            (Up | LastUp, C::DownFile) => {
+                add_down();
+                self.up_down();
+            }
+            (Down | Finish | LastFinish, C::DownFile) => {
                 add_down();
                 self.want(false);
             }
-            Cmd::Exit => match self.state {
-                Down => self.cont = false,
-                Up => self.enter_last(LastUp),
-                Finish => self.enter_last(LastFinish),
-                LastUp | LastFinish => close_stdio(),
-            },
+            (Down | Up | LastUp | Finish | LastFinish, C::NoRestart) => self.want(false),
+            (Down | Up | LastUp | Finish | LastFinish, C::NoRestartFile) => {
+                add_down();
+                self.want(false);
+            }
+
+            (Down, C::Exit) => self.cont = false,
+            (Up, C::Exit) => self.enter_last(LastUp),
+            (Finish, C::Exit) => self.enter_last(LastFinish),
+            (LastUp | LastFinish, C::Exit) => close_stdio(),
         }
+        Ok(())
+    }
+
+    /// Sends command `c`'s fixed signal (`control`'s table) to the service or its process
+    /// group. Only the cells of the fixed-signal commands call it.
+    fn signal(&self, c: control::Command) -> Result<(), Fatal> {
+        match c.signal() {
+            Some(Signal { number, group: false }) => self.kill(number),
+            Some(Signal { number, group: true }) => self.killpg(number),
+            None => {
+                return Err(Fatal::new(
+                    EXIT_BUG,
+                    "internal error: a signal command without a signal. Please submit a bug-report.",
+                ))
+            }
+        }
+        Ok(())
     }
 
     /// Enters a `Last*` state: the supervisor will exit, so it lets go of its stdin and
@@ -815,22 +787,5 @@ fn close_stdio() {
             }
         }
         Err(e) => warn_sys("open /dev/null for writing", &e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_alphabet() {
-        for b in b"abqhkti12pcyrlPCKoduDUxOQ" {
-            assert!(Cmd::parse(*b).is_some(), "{}", *b as char);
-        }
-        assert_eq!(Cmd::parse(b'Q'), Some(Cmd::NoRestartFile));
-        assert_eq!(Cmd::parse(b'k'), Some(Cmd::Signal(libc::SIGKILL)));
-        for b in b"zZ \n0s" {
-            assert_eq!(Cmd::parse(*b), None);
-        }
     }
 }

@@ -485,6 +485,54 @@ fn supervise_pause_and_continue() {
     s.adopt();
 }
 
+/// Logs every trappable signal the control alphabet can send to `./sigs`, tagged `tag`,
+/// then creates `./TAG-ready`.
+fn trapper(tag: &str) -> String {
+    format!(
+        "for s in ALRM ABRT QUIT HUP INT USR1 USR2 WINCH TERM CONT; do trap \"echo {tag} $s >> sigs\" $s; done\n\
+         touch {tag}-ready\n"
+    )
+}
+
+#[test]
+fn supervise_signal_commands_reach_run_but_never_finish() {
+    // The Up column of the state x command table sends each letter's signal to ./run ...
+    let run = format!("{}trap - TERM\nwhile :; do sleep 1 & wait $!; done", trapper("run"));
+    let (_t, dir) = service("sv-sigcells", &run);
+    let finish = format!(
+        "#!/bin/sh\n{}while [ ! -e go ]; do sleep 1 & wait $!; done\ntouch finish-done\n",
+        trapper("finish")
+    );
+    script(&dir.join("finish"), &finish);
+    write(&dir, "timeout-finish", "60000\n");
+    let sigs = || std::fs::read_to_string(dir.join("sigs")).unwrap_or_default();
+    let mut s = Sup::ours(&dir);
+    s.ev.expect("su", T);
+    s.adopt();
+    assert!(wait_until(T, || dir.join("run-ready").exists()));
+    s.send("abqhi12y");
+    let want = ["ABRT", "ALRM", "HUP", "INT", "QUIT", "USR1", "USR2", "WINCH"].map(|n| format!("run {n}"));
+    let got = || {
+        let mut v: Vec<String> = sigs().lines().map(str::to_owned).collect();
+        v.sort();
+        v
+    };
+    assert!(wait_until(T, || got() == want), "{:?}", got());
+
+    // ... and the Finish column ignores every signal command: ./finish is not the service.
+    s.send("d");
+    s.ev.expect("d", T);
+    s.adopt();
+    assert!(wait_until(T, || dir.join("finish-ready").exists()));
+    // Q is applied in order after them, so once ./down exists every letter was read.
+    s.send("abqhkti12pcyrlPCKQ");
+    assert!(wait_until(T, || dir.join("down").exists()));
+    std::fs::write(dir.join("go"), "").unwrap();
+    s.ev.expect("D", Duration::from_secs(20));
+    assert!(dir.join("finish-done").exists(), "./finish was killed or stopped");
+    assert!(!sigs().contains("finish"), "{}", sigs());
+}
+
 #[test]
 fn supervise_second_instance_exits_100() {
     let (_t, dir) = service("sv-twice", SLEEP);
