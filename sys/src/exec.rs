@@ -9,6 +9,11 @@
 //! `cspawn` gives its children. A chain-loaded program gets the signal state this process
 //! inherited, as a C chain-loader leaves it ([`crate::sig::restore_inherited`]).
 //! Exec failures map to 127 when the program is missing and 126 otherwise.
+//!
+//! A child started in a new session ([`Command::setsid`]) is a session and process-group
+//! leader by the time any spawn call returns: a supervisor reports its service up, and acts
+//! on group commands, right after the spawn, and a signal to a group that does not exist yet
+//! would be lost.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
@@ -230,16 +235,19 @@ impl Command {
         Ok(pid)
     }
 
-    /// Forks a child that execs the program and returns its pid at once, without waiting
-    /// for the exec. posix_spawn holds its caller until the child has exec'd; a
-    /// single-threaded server that spawns a handler per client (s6-ipcserverd) then serves
-    /// nobody meanwhile, and on a small machine that costs a quarter of its throughput. A
-    /// fork of a small static process is cheap, and the server carries on while the child
-    /// execs. The price is that exec errors are the child's: it prints `on_failure` and
-    /// the error text on stderr (nothing if `on_failure` is empty) and exits 127 if the
-    /// program was not found, 126 otherwise. Only for single-threaded callers: the child
-    /// runs nothing but raw system calls on data built before the fork. Ignores
-    /// [`Command::new_pid_ns`] and [`Command::lock_at`].
+    /// Forks a child that execs the program and returns its pid without waiting for the
+    /// exec. posix_spawn holds its caller until the child has exec'd; a single-threaded
+    /// server that spawns a handler per client (s6-ipcserverd) then serves nobody
+    /// meanwhile, and on a small machine that costs a quarter of its throughput. A fork of
+    /// a small static process is cheap, and the server carries on while the child execs.
+    /// With [`Command::setsid`], the call returns once the child has become a session
+    /// leader (a few system calls after the fork, long before its exec), so that its
+    /// process group exists when the caller reports it or signals it. The price is that
+    /// exec errors are the child's: it prints `on_failure` and the error text on stderr
+    /// (nothing if `on_failure` is empty) and exits 127 if the program was not found, 126
+    /// otherwise. Only for single-threaded callers: the child runs nothing but raw system
+    /// calls on data built before the fork. Ignores [`Command::new_pid_ns`] and
+    /// [`Command::lock_at`].
     pub fn fork_exec(&self, on_failure: &[u8]) -> io::Result<i32> {
         let argv = ptrs(&self.argv);
         let own = self.envp.as_ref().map(|e| ptrs(e));
@@ -248,6 +256,11 @@ impl Command {
             // SAFETY: reading the libc `environ` pointer in a single-threaded caller.
             None => unsafe { environ },
         };
+        // The child closes its copy of the write end right after setsid; the read below
+        // sees EOF then (or at the child's death, if it dies first). Both ends are
+        // close-on-exec, so no program ever holds them.
+        let session = if self.setsid { Some(crate::fd::pipe()?) } else { None };
+        let session_w = session.as_ref().map_or(-1, |(_, w)| w.as_raw_fd());
         // SAFETY: fork in a single-threaded caller (documented); the child below only makes
         // raw system calls on pointers built before the fork.
         let pid = unsafe { libc::fork() };
@@ -255,6 +268,10 @@ impl Command {
             return Err(io::Error::last_os_error());
         }
         if pid > 0 {
+            if let Some((r, w)) = session {
+                drop(w);
+                wait_eof(r.as_fd());
+            }
             return Ok(pid);
         }
         // SAFETY (whole block): the freshly forked child; plain integers and pointers to
@@ -267,6 +284,8 @@ impl Command {
             libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             if self.setsid {
                 libc::setsid();
+                // From here the parent may return: the process group exists.
+                libc::close(session_w);
             }
             for &(src, dst) in &self.dups {
                 if libc::dup2(src, dst) == -1 {
@@ -455,6 +474,17 @@ impl Command {
     pub fn exec_or_fatal(&self) -> Fatal {
         let err = self.exec();
         exec_fatal(&self.program(), &err)
+    }
+}
+
+/// Reads `fd` until EOF (or an error other than EINTR): the other end's last holder has
+/// closed it.
+fn wait_eof(fd: BorrowedFd<'_>) {
+    let mut b = [0u8; 16];
+    while let Ok(n) = crate::fd::read(fd, &mut b) {
+        if n == 0 {
+            return;
+        }
     }
 }
 
@@ -844,6 +874,21 @@ mod tests {
         assert_eq!(&buf[..4], b"yes\n");
         let pid = Command::new(&["/nonexistent/prog"]).unwrap().fork_exec(b"").unwrap();
         assert_eq!(wait(pid).unwrap().exit_code(), Some(127));
+    }
+
+    #[test]
+    fn fork_exec_with_setsid_returns_once_the_child_leads_its_session() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = Command::new(&["sleep", "10"]).unwrap();
+        c.setsid();
+        for _ in 0..50 {
+            let pid = c.fork_exec(b"").unwrap();
+            // SAFETY: plain queries and a group kill of our own child's fresh session.
+            let (sid, pgid, killed) =
+                unsafe { (libc::getsid(pid), libc::getpgid(pid), libc::kill(-pid, libc::SIGKILL)) };
+            assert_eq!((sid, pgid, killed), (pid, pid, 0), "child {pid} not yet a session leader");
+            assert_eq!(wait(pid).unwrap().signal(), Some(libc::SIGKILL));
+        }
     }
 
     #[test]

@@ -178,6 +178,40 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
     }
 }
 
+/// Starts `cmd` with every signal at its default disposition and none blocked, whatever
+/// this test process inherited: a supervisor hands the dispositions it inherited on to its
+/// services (as s6 does), and a test runner started in the background of a shell script has
+/// SIGINT and SIGQUIT ignored, which would make signal tests fail for the wrong reason.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    ignoring_signals(cmd, &[])
+}
+
+/// Starts `cmd` with the signals in `ignored` ignored, every other one at its default
+/// disposition, and none blocked.
+pub fn ignoring_signals<'a>(cmd: &'a mut Command, ignored: &[i32]) -> &'a mut Command {
+    use std::os::unix::process::CommandExt;
+    let ignored = ignored.to_vec();
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe calls (sigaction through signal, sigprocmask) on data built before.
+    unsafe {
+        cmd.pre_exec(move || {
+            for s in 1..=64 {
+                if s != libc::SIGKILL && s != libc::SIGSTOP {
+                    let h = if ignored.contains(&s) { libc::SIG_IGN } else { libc::SIG_DFL };
+                    // The raw system call: the C library refuses the signals it reserves
+                    // for itself, which a test runner may have inherited ignored.
+                    let act = [h, 0, 0, 0]; // handler, flags, restorer, empty mask
+                    libc::syscall(libc::SYS_rt_sigaction, s, act.as_ptr(), std::ptr::null::<usize>(), 8);
+                }
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        })
+    }
+}
+
 /// Writes an executable script.
 pub fn script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
