@@ -212,6 +212,18 @@ pub fn ignoring_signals<'a>(cmd: &'a mut Command, ignored: &[i32]) -> &'a mut Co
     }
 }
 
+/// A run-script body that records the `SigBlk` and `SigIgn` lines of its own
+/// /proc/PID/status in `./sigs` (with shell builtins, before the shell forks anything, so
+/// they are what the script was started with), then sleeps.
+pub const RECORD_SIGNALS: &str = "while IFS= read -r l; do case $l in SigIgn*|SigBlk*) echo \"$l\";; esac; done < /proc/$$/status > sigs.tmp\nmv sigs.tmp sigs\nexec sleep 100\n";
+
+/// The `SigBlk`/`SigIgn` lines [`RECORD_SIGNALS`] writes for a process that starts with
+/// `ignored` ignored and nothing blocked.
+pub fn signal_lines(ignored: &[i32]) -> String {
+    let bits = ignored.iter().fold(0u64, |acc, &s| acc | 1 << (s - 1));
+    format!("SigBlk:\t{:016x}\nSigIgn:\t{bits:016x}\n", 0)
+}
+
 /// Writes an executable script.
 pub fn script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
