@@ -897,15 +897,16 @@ fn fghack_waits_for_a_daemon_that_kept_the_pipe() {
 
 // --- s6-background-watch ---
 
-/// A self-backgrounding daemon: the parent forks `sh -c 'echo $$ > PIDFILE; BODY'`, waits
-/// for the pidfile, and exits with `parent_exit`.
-fn forking_daemon(t: &TempDir, pidfile: &Path, body: &str, parent_exit: i32) -> PathBuf {
+/// A self-backgrounding daemon: the parent forks `sh -c 'SETUP; echo $$ > PIDFILE; BODY'`,
+/// waits for the pidfile, and exits with `parent_exit`. `setup` runs before the pidfile
+/// appears: whoever reads the pidfile may signal the daemon at once, so its traps go there.
+fn forking_daemon(t: &TempDir, pidfile: &Path, setup: &str, body: &str, parent_exit: i32) -> PathBuf {
     let p = t.join("daemon");
     let pf = pidfile.display();
     script(
         &p,
         &format!(
-            "#!/bin/sh\nsh -c 'echo $$ > {pf}.tmp && mv {pf}.tmp {pf}; {body}' </dev/null &\nwhile ! [ -s {pf} ]; do sleep 0.01; done\nexit {parent_exit}\n"
+            "#!/bin/sh\nsh -c '{setup}\necho $$ > {pf}.tmp && mv {pf}.tmp {pf}; {body}' </dev/null &\nwhile ! [ -s {pf} ]; do sleep 0.01; done\nexit {parent_exit}\n"
         ),
     );
     p
@@ -939,10 +940,13 @@ fn start_watch(tree: &mut Tree, dir: &Path, args: &[&str], pidfile: &Path) -> (u
 fn background_watch_follows_the_daemon_and_relays_signals() {
     let t = TempDir::new("bgw");
     let pidf = t.join("pid");
+    // The traps are set before the pidfile is written: the watcher relays the SIGHUP below
+    // as soon as it has read the pidfile (a trap set after it used to miss the signal).
     let d = forking_daemon(
         &t,
         &pidf,
-        "trap \"exit 7\" TERM; trap \"echo hup >> hups\" HUP; while :; do sleep 0.05; done",
+        "trap \"exit 7\" TERM; trap \"echo hup >> hups\" HUP",
+        "while :; do sleep 0.05; done",
         0,
     );
     let mut tree = Tree::new();
@@ -966,7 +970,7 @@ fn background_watch_follows_the_daemon_and_relays_signals() {
 fn background_watch_daemon_killed_is_128_plus_signal() {
     let t = TempDir::new("bgw-kill");
     let pidf = t.join("pid");
-    let d = forking_daemon(&t, &pidf, "exec sleep 100", 0);
+    let d = forking_daemon(&t, &pidf, "", "exec sleep 100", 0);
     let mut tree = Tree::new();
     let (bw, mut stray) = start_watch(
         &mut tree,
@@ -987,7 +991,7 @@ fn background_watch_parent_failures() {
     let pidf = t.join("pid");
     let ps = pidf.to_str().unwrap();
     // The parent exits non-zero: its code, and the pidfile is removed.
-    let d = forking_daemon(&t, &pidf, "exit 0", 5);
+    let d = forking_daemon(&t, &pidf, "", "exit 0", 5);
     let (code, _, err) = outcome(cmd(bin("s6-background-watch"), &[ps, d.to_str().unwrap()]));
     assert_eq!(
         (code, err),
