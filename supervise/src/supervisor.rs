@@ -183,9 +183,12 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Drains the signalfd: reaps children and turns signals into events.
+    /// Drains the signalfd: reaps children and turns signals into events. Stops once the
+    /// supervisor has decided to exit: after SIGINT has gone to the service's group, the
+    /// service's death may already be pending, and handling it would report a transition and
+    /// start `./finish` on the way out.
     fn on_signals(&mut self) -> Result<(), Fatal> {
-        loop {
+        while self.cont {
             let s = match self.fds.trap.next() {
                 Ok(Some(s)) => s,
                 Ok(None) => return Ok(()),
@@ -209,11 +212,13 @@ impl Supervisor {
             };
             self.dispatch(ev)?;
         }
+        Ok(())
     }
 
-    /// Reaps every dead child; the death of the one in `status.pid` drives the machine.
+    /// Reaps every dead child; the death of the one in `status.pid` drives the machine
+    /// (unless the supervisor is on its way out).
     fn reap(&mut self) -> Result<(), Fatal> {
-        loop {
+        while self.cont {
             match s6rs_sys::exec::reap() {
                 Ok(None) => return Ok(()),
                 Ok(Some((pid, ws))) => {
@@ -224,6 +229,7 @@ impl Supervisor {
                 Err(e) => return Err(Fatal::sys("wait for children", &e)),
             }
         }
+        Ok(())
     }
 
     /// Reads control bytes until the fifo is empty and applies each in order.

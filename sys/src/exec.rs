@@ -4,11 +4,18 @@
 //! Two things posix_spawn cannot do go through a fork path instead: starting a child in a
 //! new PID namespace, and having the child wait for a lock before it execs.
 //!
-//! A spawned child gets an empty signal mask and default dispositions for the signals s6
-//! programs touch (SIGPIPE included: Rust ignores it, and that survives execve), as skalibs'
-//! `cspawn` gives its children. A chain-loaded program gets the signal state this process
-//! inherited, as a C chain-loader leaves it ([`crate::sig::restore_inherited`]).
-//! Exec failures map to 127 when the program is missing and 126 otherwise.
+//! A spawned child gets an empty signal mask, SIGPIPE and every disposition this process
+//! changed back at their default (Rust ignores SIGPIPE, and that survives execve), and every
+//! other disposition as this process inherited it, ignored signals included, as s6's C
+//! programs hand them on ([`crate::sig`]'s `spawn_defaults`). A chain-loaded program gets the
+//! signal state this process inherited, as a C chain-loader leaves it
+//! ([`crate::sig::restore_inherited`]). Exec failures map to 127 when the program is missing
+//! and 126 otherwise.
+//!
+//! A child started in a new session ([`Command::setsid`]) is a session and process-group
+//! leader by the time any spawn call returns: a supervisor reports its service up, and acts
+//! on group commands, right after the spawn, and a signal to a group that does not exist yet
+//! would be lost.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
@@ -196,7 +203,7 @@ impl Command {
             flags |= i32::from(libc::POSIX_SPAWN_SETSID);
         }
         let empty = crate::sig::SigSet::empty();
-        let def = crate::sig::SigSet::of(crate::sig::SPAWN_DEFAULTS);
+        let def = crate::sig::SigSet::from_bits(crate::sig::spawn_defaults());
         // SAFETY: attr/acts were initialised by the caller; the sets are initialised.
         unsafe {
             check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
@@ -230,16 +237,19 @@ impl Command {
         Ok(pid)
     }
 
-    /// Forks a child that execs the program and returns its pid at once, without waiting
-    /// for the exec. posix_spawn holds its caller until the child has exec'd; a
-    /// single-threaded server that spawns a handler per client (s6-ipcserverd) then serves
-    /// nobody meanwhile, and on a small machine that costs a quarter of its throughput. A
-    /// fork of a small static process is cheap, and the server carries on while the child
-    /// execs. The price is that exec errors are the child's: it prints `on_failure` and
-    /// the error text on stderr (nothing if `on_failure` is empty) and exits 127 if the
-    /// program was not found, 126 otherwise. Only for single-threaded callers: the child
-    /// runs nothing but raw system calls on data built before the fork. Ignores
-    /// [`Command::new_pid_ns`] and [`Command::lock_at`].
+    /// Forks a child that execs the program and returns its pid without waiting for the
+    /// exec. posix_spawn holds its caller until the child has exec'd; a single-threaded
+    /// server that spawns a handler per client (s6-ipcserverd) then serves nobody
+    /// meanwhile, and on a small machine that costs a quarter of its throughput. A fork of
+    /// a small static process is cheap, and the server carries on while the child execs.
+    /// With [`Command::setsid`], the call returns once the child has become a session
+    /// leader (a few system calls after the fork, long before its exec), so that its
+    /// process group exists when the caller reports it or signals it. The price is that
+    /// exec errors are the child's: it prints `on_failure` and the error text on stderr
+    /// (nothing if `on_failure` is empty) and exits 127 if the program was not found, 126
+    /// otherwise. Only for single-threaded callers: the child runs nothing but raw system
+    /// calls on data built before the fork. Ignores [`Command::new_pid_ns`] and
+    /// [`Command::lock_at`].
     pub fn fork_exec(&self, on_failure: &[u8]) -> io::Result<i32> {
         let argv = ptrs(&self.argv);
         let own = self.envp.as_ref().map(|e| ptrs(e));
@@ -248,6 +258,12 @@ impl Command {
             // SAFETY: reading the libc `environ` pointer in a single-threaded caller.
             None => unsafe { environ },
         };
+        let resets = crate::sig::spawn_defaults();
+        // The child closes its copy of the write end right after setsid; the read below
+        // sees EOF then (or at the child's death, if it dies first). Both ends are
+        // close-on-exec, so no program ever holds them.
+        let session = if self.setsid { Some(crate::fd::pipe()?) } else { None };
+        let session_w = session.as_ref().map_or(-1, |(_, w)| w.as_raw_fd());
         // SAFETY: fork in a single-threaded caller (documented); the child below only makes
         // raw system calls on pointers built before the fork.
         let pid = unsafe { libc::fork() };
@@ -255,18 +271,22 @@ impl Command {
             return Err(io::Error::last_os_error());
         }
         if pid > 0 {
+            if let Some((r, w)) = session {
+                drop(w);
+                wait_eof(r.as_fd());
+            }
             return Ok(pid);
         }
         // SAFETY (whole block): the freshly forked child; plain integers and pointers to
         // data built before the fork.
         unsafe {
-            for &s in crate::sig::SPAWN_DEFAULTS {
-                libc::signal(s, libc::SIG_DFL);
-            }
+            reset_dispositions(resets);
             let empty = crate::sig::SigSet::empty();
             libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             if self.setsid {
                 libc::setsid();
+                // From here the parent may return: the process group exists.
+                libc::close(session_w);
             }
             for &(src, dst) in &self.dups {
                 if libc::dup2(src, dst) == -1 {
@@ -301,6 +321,7 @@ impl Command {
         let wp = crate::fd::dup_min(low.as_fd(), highest.unwrap_or(2).max(2) + 1)?;
         drop(low);
         let msgs = ChildMessages::new(&self.argv[0], self.lock.as_ref().map(|l| &l.0));
+        let resets = crate::sig::spawn_defaults();
         let pid = if self.newpidns {
             // SAFETY: with a null stack pointer clone behaves like fork: the child runs on a
             // copy-on-write image of this stack. Only async-signal-safe calls follow in it.
@@ -323,7 +344,7 @@ impl Command {
         }
         if pid == 0 {
             // SAFETY: we are the freshly forked child; every pointer was built before fork.
-            unsafe { self.child(&argv, &envp, wp.as_raw_fd(), &msgs) }
+            unsafe { self.child(&argv, &envp, resets, wp.as_raw_fd(), &msgs) }
         }
         drop(wp);
         let mut errno = [0u8; 4];
@@ -350,6 +371,7 @@ impl Command {
         &self,
         argv: &[*const libc::c_char],
         envp: &[*const libc::c_char],
+        resets: u64,
         report: RawFd,
         msgs: &ChildMessages,
     ) -> ! {
@@ -365,9 +387,7 @@ impl Command {
         };
         // SAFETY (whole block): raw syscalls on plain integers and pointers built before fork.
         unsafe {
-            for &s in crate::sig::SPAWN_DEFAULTS {
-                libc::signal(s, libc::SIG_DFL);
-            }
+            reset_dispositions(resets);
             let empty = crate::sig::SigSet::empty();
             if libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut()) == -1 {
                 fail(report);
@@ -455,6 +475,32 @@ impl Command {
     pub fn exec_or_fatal(&self) -> Fatal {
         let err = self.exec();
         exec_fatal(&self.program(), &err)
+    }
+}
+
+/// In a forked child: sets each signal in `resets` (bit `n - 1` for signal `n`) back to its
+/// default disposition. Only system calls: nothing allocates.
+///
+/// # Safety
+/// Only in a freshly forked child, before exec.
+unsafe fn reset_dispositions(resets: u64) {
+    let mut bits = resets;
+    while bits != 0 {
+        let sig = bits.trailing_zeros() as i32 + 1;
+        bits &= bits - 1;
+        // SAFETY: SIG_DFL is a valid disposition; numbers the kernel refuses fail harmlessly.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+}
+
+/// Reads `fd` until EOF (or an error other than EINTR): the other end's last holder has
+/// closed it.
+fn wait_eof(fd: BorrowedFd<'_>) {
+    let mut b = [0u8; 16];
+    while let Ok(n) = crate::fd::read(fd, &mut b) {
+        if n == 0 {
+            return;
+        }
     }
 }
 
@@ -844,6 +890,39 @@ mod tests {
         assert_eq!(&buf[..4], b"yes\n");
         let pid = Command::new(&["/nonexistent/prog"]).unwrap().fork_exec(b"").unwrap();
         assert_eq!(wait(pid).unwrap().exit_code(), Some(127));
+    }
+
+    #[test]
+    fn fork_exec_with_setsid_returns_once_the_child_leads_its_session() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = Command::new(&["sleep", "10"]).unwrap();
+        c.setsid();
+        for _ in 0..50 {
+            let pid = c.fork_exec(b"").unwrap();
+            // SAFETY: plain queries and a group kill of our own child's fresh session.
+            let (sid, pgid, killed) =
+                unsafe { (libc::getsid(pid), libc::getpgid(pid), libc::kill(-pid, libc::SIGKILL)) };
+            assert_eq!((sid, pgid, killed), (pid, pid, 0), "child {pid} not yet a session leader");
+            assert_eq!(wait(pid).unwrap().signal(), Some(libc::SIGKILL));
+        }
+    }
+
+    #[test]
+    fn spawned_children_keep_inherited_ignores_but_not_sigpipe() {
+        let _g = FORKS.lock().unwrap_or_else(|e| e.into_inner());
+        // SIGTTIN ignored behind this module's back, as if inherited; SIGPIPE is ignored by
+        // Rust's runtime. Children must get the first as it is and the second at default.
+        // SAFETY: changing a disposition nothing in these tests relies on; undone below.
+        unsafe { libc::signal(libc::SIGTTIN, libc::SIG_IGN) };
+        let script = "ign=$(awk '/SigIgn/{print $2}' /proc/self/status); [ $(( 0x$ign & 0x1000 )) = 0 ] && [ $(( 0x$ign & 0x100000 )) != 0 ]";
+        let c = Command::new(&["sh", "-c", script]).unwrap();
+        let spawned = wait(c.spawn().unwrap()).unwrap().exit_code();
+        let forked = wait(c.fork_exec(b"").unwrap()).unwrap().exit_code();
+        let mut sp = Spawner::new();
+        let cloned = wait(sp.spawn(&["sh", "-c", script], &[], &[], b"").unwrap()).unwrap().exit_code();
+        // SAFETY: undoing the change above.
+        unsafe { libc::signal(libc::SIGTTIN, libc::SIG_DFL) };
+        assert_eq!((spawned, forked, cloned), (Some(0), Some(0), Some(0)));
     }
 
     #[test]

@@ -136,7 +136,8 @@ impl SigSet {
         (1..=64).filter(|&s| self.contains(s)).fold(0, |acc, s| acc | 1 << (s - 1))
     }
 
-    fn from_bits(bits: u64) -> SigSet {
+    /// The set of the signals whose bits (`n - 1` for signal `n`) are set in `bits`.
+    pub(crate) fn from_bits(bits: u64) -> SigSet {
         let mut s = SigSet::empty();
         for sig in (1..=64).filter(|s| bits & (1 << (s - 1)) != 0) {
             // SAFETY: s.0 is an initialised set; numbers the C library reserves are refused.
@@ -146,22 +147,18 @@ impl SigSet {
     }
 }
 
-/// The signals a spawned child gets with their default disposition: the ones Rust's runtime
-/// or our programs may change (Rust ignores SIGPIPE before `main`).
-pub(crate) const SPAWN_DEFAULTS: &[i32] = &[
-    libc::SIGPIPE,
-    libc::SIGCHLD,
-    libc::SIGTERM,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGINT,
-    libc::SIGALRM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPWR,
-    libc::SIGWINCH,
-    libc::SIGABRT,
-];
+/// The signals a spawned child gets back at their default disposition, as bits (bit `n - 1`
+/// for signal `n`): SIGPIPE, and every signal whose disposition this process changed through
+/// this module (Rust's runtime ignores SIGPIPE before `main`; our programs ignore SIGPIPE,
+/// reset SIGCHLD, install wake-up handlers). Every other disposition passes to the child as
+/// this process inherited it, ignored signals included. That is what s6's C programs hand
+/// on: they trap signals by blocking them, leave dispositions alone, and ignore SIGPIPE
+/// through a handler that exec puts back to the default. Checked against s6-supervise 2.11:
+/// `./run` keeps the HUP, INT, USR1... the supervisor inherited ignored, never an ignored
+/// SIGPIPE.
+pub(crate) fn spawn_defaults() -> u64 {
+    TOUCHED.load(Ordering::Relaxed) | 1 << (libc::SIGPIPE - 1)
+}
 
 // What this process changed in its signal state, and how it was before the first change. A
 // C chain-loader changes nothing, so ours put back exactly what they changed (or what Rust's

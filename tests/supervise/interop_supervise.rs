@@ -173,3 +173,46 @@ fn interop_golden_commands_match_real_supervise() {
     );
     assert_eq!(ours.tally, vec![(0x8f, 15), (0x89, 9)]);
 }
+
+/// The `SigBlk`/`SigIgn` lines of `./run` under `prog` started with `ignored` ignored.
+fn run_signals(prog: &Path, ignored: &[i32]) -> String {
+    let (_t, dir) = service("io-sv-sigs", RECORD_SIGNALS);
+    let mut s = Sup::start_ignoring(prog, &dir, ignored);
+    s.ev.expect("su", T);
+    s.adopt();
+    assert!(wait_until(T, || dir.join("sigs").exists()), "./run never wrote its signal state");
+    std::fs::read_to_string(dir.join("sigs")).unwrap()
+}
+
+/// A service keeps the dispositions its supervisor inherited ignored, except SIGPIPE, which
+/// it always gets at its default, and starts with nothing blocked: as under s6-supervise
+/// 2.11 (ours used to reset HUP, INT, USR1... to their defaults).
+#[test]
+fn interop_run_inherits_the_supervisors_ignored_signals() {
+    let ignored = [
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGWINCH,
+        libc::SIGTTOU,
+        libc::SIGXFSZ,
+        libc::SIGPIPE,
+        40,
+    ];
+    let theirs = run_signals(&real("s6-supervise"), &ignored);
+    let ours = run_signals(&bin("s6-supervise"), &ignored);
+    assert_eq!(ours, theirs);
+    let kept: Vec<i32> = ignored.iter().copied().filter(|&s| s != libc::SIGPIPE).collect();
+    assert_eq!(ours, signal_lines(&kept));
+
+    // Nothing ignored, or only SIGPIPE: nothing ignored in the service.
+    for ignored in [&[][..], &[libc::SIGPIPE][..]] {
+        let theirs = run_signals(&real("s6-supervise"), ignored);
+        let ours = run_signals(&bin("s6-supervise"), ignored);
+        assert_eq!(ours, theirs, "supervisor ignoring {ignored:?}");
+        assert_eq!(ours, signal_lines(&[]));
+    }
+}

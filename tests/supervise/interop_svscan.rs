@@ -92,3 +92,35 @@ fn interop_our_svscanctl_drives_real_svscan() {
     assert_eq!(o.status.code(), Some(100));
     assert!(String::from_utf8_lossy(&o.stderr).ends_with(": supervisor not listening\n"));
 }
+
+/// The `SigBlk`/`SigIgn` lines of a service's `./run` under `prog` (an s6-svscan, with its
+/// s6-supervise) started with `ignored` ignored.
+fn run_signals_under_svscan(prog: &std::path::Path, ignored: &[i32]) -> String {
+    let t = TempDir::new("svscan-sigs");
+    let scan = t.join("scan");
+    service(&scan.join("a"), RECORD_SIGNALS);
+    let mut tree = Tree::new();
+    let sv = start_ignoring(&mut tree, prog, &scan, &[], ignored);
+    for (p, _) in supervisors(sv.pid) {
+        tree.adopt(p);
+    }
+    service_pid(&mut tree, &scan.join("a"));
+    let sigs = scan.join("a/sigs");
+    assert!(wait_until(T, || sigs.exists()), "./run never wrote its signal state");
+    let got = std::fs::read_to_string(&sigs).unwrap();
+    assert_eq!(svscanctl(&["-t"], &scan).status.code(), Some(0));
+    assert_eq!(tree.wait_exit(sv.pid, T).and_then(|s| s.code()), Some(0));
+    got
+}
+
+/// The signals s6-svscan inherited ignored reach the services through s6-supervise, as
+/// under real s6 2.11 (ours used to reset them when spawning each supervisor), SIGPIPE
+/// excepted.
+#[test]
+fn interop_services_inherit_svscans_ignored_signals() {
+    let ignored = [libc::SIGHUP, libc::SIGINT, libc::SIGUSR1, libc::SIGPIPE, libc::SIGTTIN];
+    let theirs = run_signals_under_svscan(&real("s6-svscan"), &ignored);
+    let ours = run_signals_under_svscan(&bin("s6-svscan"), &ignored);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, signal_lines(&[libc::SIGHUP, libc::SIGINT, libc::SIGUSR1, libc::SIGTTIN]));
+}

@@ -897,8 +897,6 @@ fn fghack_waits_for_a_daemon_that_kept_the_pipe() {
 
 // --- s6-background-watch ---
 
-/// A self-backgrounding daemon: the parent forks `sh -c 'echo $$ > PIDFILE; BODY'`, waits
-/// for the pidfile, and exits with `parent_exit`.
 /// A self-backgrounding daemon script: the daemon runs `setup`, then writes its pid to
 /// `pidfile`, then runs `body`. Whatever must hold once the pid is known (signal traps) goes
 /// in `setup`: the watcher relays signals as soon as it has read the pidfile.

@@ -87,10 +87,17 @@ pub(crate) struct Sup {
 impl Sup {
     /// Starts `prog` (ours or the real one) on `dir`, subscribed to its events first.
     pub(crate) fn start(prog: &Path, dir: &Path) -> Sup {
+        Sup::start_ignoring(prog, dir, &[])
+    }
+
+    /// [`Sup::start`] with the signals in `ignored` ignored (and every other signal at its
+    /// default disposition, none blocked), as a supervisor's parent may start it.
+    pub(crate) fn start_ignoring(prog: &Path, dir: &Path, ignored: &[i32]) -> Sup {
         let ev = Events::subscribe(dir);
         let log = dir.with_extension("stderr");
         let mut c = Command::new(prog);
         c.arg(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(File::create(&log).expect("log"));
+        ignoring_signals(&mut c, ignored);
         let mut tree = Tree::new();
         let pid = tree.spawn(c);
         Sup { tree, pid, dir: dir.to_path_buf(), log, ev }
@@ -691,6 +698,33 @@ fn supervise_sigint_interrupts_the_service_group() {
     s.ev.expect("x", T);
     assert_eq!(s.exit_code(T), Some(0));
     assert!(wait_until(T, || !alive(pid)));
+}
+
+/// A group command sent as soon as `s6-svc -wu` returns must find the group: the service's
+/// session and process group exist before the supervisor reports it up. (The supervisor
+/// used to announce `u` while the child could still be on its way to setsid, and `-K`
+/// missed the group about once in a hundred rounds under load.)
+#[test]
+fn supervise_k_reaches_the_group_right_after_up() {
+    let (_t, dir) = service("sv-kup", SLEEP);
+    write(&dir, "down", "");
+    let mut s = Sup::ours(&dir);
+    s.ev.expect("s", T);
+    let svc = |args: &[&str]| {
+        let mut c = Command::new(bin("s6-svc"));
+        c.args(args).arg(&dir);
+        let out = run(c, T);
+        assert_eq!(out.status.code(), Some(0), "s6-svc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    for round in 0..150 {
+        svc(&["-O"]);
+        svc(&["-wu", "-T", "5000", "-o"]);
+        let pid = s.adopt();
+        svc(&["-K"]);
+        // Nothing else kills the service: if -K missed the group, "dD" never comes.
+        s.ev.expect("udD", T);
+        assert_eq!(s.status().wstat, 9, "round {round}: service {pid} not killed by SIGKILL");
+    }
 }
 
 #[test]

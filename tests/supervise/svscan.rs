@@ -59,6 +59,12 @@ pub fn supervisors(pid: u32) -> Vec<(i32, String)> {
 /// Starts `prog` (an s6-svscan) on `dir` with `args` and `-d` on a pipe, and waits for its
 /// readiness newline. Its stderr goes to `dir/../svscan.err`.
 pub fn start_with(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str]) -> Scan {
+    start_ignoring(tree, prog, dir, args, &[])
+}
+
+/// [`start_with`] with the signals in `ignored` ignored (every other one at its default
+/// disposition, none blocked), as s6-svscan's parent may start it.
+pub fn start_ignoring(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str], ignored: &[i32]) -> Scan {
     let stderr =
         dir.parent().unwrap().join(format!("svscan-{}.err", dir.file_name().unwrap().to_string_lossy()));
     let mut fds = [0; 2];
@@ -76,6 +82,7 @@ pub fn start_with(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str]) -> Sc
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(&stderr).unwrap());
+    ignoring_signals(&mut cmd, ignored);
     let pid = tree.spawn(cmd);
     drop(w);
     let mut pfd = libc::pollfd { fd: r.as_raw_fd(), events: libc::POLLIN, revents: 0 };

@@ -178,6 +178,52 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
     }
 }
 
+/// Starts `cmd` with every signal at its default disposition and none blocked, whatever
+/// this test process inherited: a supervisor hands the dispositions it inherited on to its
+/// services (as s6 does), and a test runner started in the background of a shell script has
+/// SIGINT and SIGQUIT ignored, which would make signal tests fail for the wrong reason.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    ignoring_signals(cmd, &[])
+}
+
+/// Starts `cmd` with the signals in `ignored` ignored, every other one at its default
+/// disposition, and none blocked.
+pub fn ignoring_signals<'a>(cmd: &'a mut Command, ignored: &[i32]) -> &'a mut Command {
+    use std::os::unix::process::CommandExt;
+    let ignored = ignored.to_vec();
+    // SAFETY: the closure runs in the child between fork and exec and makes only
+    // async-signal-safe calls (sigaction through signal, sigprocmask) on data built before.
+    unsafe {
+        cmd.pre_exec(move || {
+            for s in 1..=64 {
+                if s != libc::SIGKILL && s != libc::SIGSTOP {
+                    let h = if ignored.contains(&s) { libc::SIG_IGN } else { libc::SIG_DFL };
+                    // The raw system call: the C library refuses the signals it reserves
+                    // for itself, which a test runner may have inherited ignored.
+                    let act = [h, 0, 0, 0]; // handler, flags, restorer, empty mask
+                    libc::syscall(libc::SYS_rt_sigaction, s, act.as_ptr(), std::ptr::null::<usize>(), 8);
+                }
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        })
+    }
+}
+
+/// A run-script body that records the `SigBlk` and `SigIgn` lines of its own
+/// /proc/PID/status in `./sigs` (with shell builtins, before the shell forks anything, so
+/// they are what the script was started with), then sleeps.
+pub const RECORD_SIGNALS: &str = "while IFS= read -r l; do case $l in SigIgn*|SigBlk*) echo \"$l\";; esac; done < /proc/$$/status > sigs.tmp\nmv sigs.tmp sigs\nexec sleep 100\n";
+
+/// The `SigBlk`/`SigIgn` lines [`RECORD_SIGNALS`] writes for a process that starts with
+/// `ignored` ignored and nothing blocked.
+pub fn signal_lines(ignored: &[i32]) -> String {
+    let bits = ignored.iter().fold(0u64, |acc, &s| acc | 1 << (s - 1));
+    format!("SigBlk:\t{:016x}\nSigIgn:\t{bits:016x}\n", 0)
+}
+
 /// Writes an executable script.
 pub fn script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;

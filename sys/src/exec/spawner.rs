@@ -143,7 +143,9 @@ impl Spawner {
             .map(|p| p.as_bytes().split(|&b| b == b':').map(<[u8]>::to_vec).collect())
             .unwrap_or_default();
         // Only what is not already at its default: a child inherits the rest as it is, and
-        // each reset is a system call in every spawn of a hot path.
+        // each reset is a system call in every spawn of a hot path. Signals ignored when this
+        // process started stay ignored in the child, as s6's C programs hand them on.
+        let defaults = crate::sig::spawn_defaults();
         let mut resets = Vec::new();
         for s in 1..=libc::SIGRTMAX() {
             if s == libc::SIGKILL || s == libc::SIGSTOP {
@@ -157,7 +159,7 @@ impl Spawner {
                 continue;
             }
             let handled = sa.sa_sigaction != libc::SIG_IGN;
-            if handled || crate::sig::SPAWN_DEFAULTS.contains(&s) {
+            if handled || (s <= 64 && defaults & 1 << (s - 1) != 0) {
                 resets.push(s);
             }
         }
