@@ -6,7 +6,9 @@
 //! reported and the others are still processed; the exit code is the one of the last
 //! failure: 102 nobody listening, 1 broken `supervise/`, 111 anything else. With `-w` the
 //! program becomes our sibling `s6-svlisten` (or `s6-svwait` when there is nothing to send),
-//! which runs a plain `s6-svc` once it has subscribed, so that no event is missed.
+//! which runs a plain `s6-svc` once it has subscribed, so that no event is missed. The
+//! waiter runs with `s6-svc` as its `argv[0]` and then names itself s6-svc in its messages
+//! (a timeout, the services that failed permanently): upstream's name the helper instead.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -14,6 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Getopt};
+use s6rs_sys::exec::{exec_fatal, Command};
 
 use crate::control::{self, SendError};
 
@@ -79,6 +82,21 @@ pub fn wait_argv(
         argv.extend(dirs.iter().cloned());
     }
     argv
+}
+
+/// Execs the waiter `argv` (with EXECLINE_STRICT unset, so that its block parsing is the
+/// default) under the name `s6-svc`: its messages, a timeout or a failed service, then name
+/// the program the user ran.
+fn become_waiter(argv: &[OsString]) -> Fatal {
+    let prog = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let cmd = Command::new(argv).and_then(|mut c| {
+        c.arg0(OsStr::new("s6-svc"))?.env(&[(OsString::from("EXECLINE_STRICT"), None)])?;
+        Ok(c)
+    });
+    match cmd {
+        Ok(c) => c.exec_or_fatal(),
+        Err(e) => exec_fatal(&prog, &e),
+    }
 }
 
 /// For `-wU`/`-wR`: without `notification-fd` in the first directory readiness never
@@ -164,7 +182,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         Some(state) => {
             let state = check_readiness(first, state)?;
             let argv = wait_argv(s6rs_sys::exec::sibling, state, timeout, &cmds, dirs);
-            Err(s6rs_sys::exec::chainload(&argv, &[(OsString::from("EXECLINE_STRICT"), None)]))
+            Err(become_waiter(&argv))
         }
         None => Ok(send_all(&cmds, dirs)),
     }

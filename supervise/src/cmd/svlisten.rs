@@ -19,6 +19,7 @@ const USAGE: &str =
 
 /// Runs s6-svlisten.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    crate::svwait::speak_for_svc();
     let (Options { goal, mut any, deadline }, rest) = Options::parse(&args, true, USAGE)?;
     if rest.len() < 3 {
         return Err(Fatal::usage(USAGE));
@@ -42,5 +43,6 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut pause =
         Pause::new(w.subscriptions(), true).map_err(|e| Fatal::sys("set up the event loop", &e))?;
     spawn(prog)?;
-    finish(w.wait(&mut pause, &phases, deadline))
+    let outcome = w.wait(&mut pause, &phases, deadline);
+    finish(&w, outcome)
 }
