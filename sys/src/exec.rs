@@ -298,14 +298,18 @@ impl Command {
         // SAFETY (whole block): the freshly forked child; plain integers and pointers to
         // data built before the fork.
         unsafe {
-            reset_dispositions(resets);
-            let empty = crate::sig::SigSet::empty();
-            libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             if self.setsid {
+                // First, so that the parent waits as little as it can. A signal sent to the
+                // new group before the resets below meets the caller's dispositions and mask:
+                // the signals a caller traps are blocked, and stay pending until the mask is
+                // emptied, after the resets.
                 libc::setsid();
                 // From here the parent may return: the process group exists.
                 libc::close(session_w);
             }
+            reset_dispositions(resets);
+            let empty = crate::sig::SigSet::empty();
+            libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             for &(src, dst) in &self.dups {
                 if libc::dup2(src, dst) == -1 {
                     child_die(on_failure, 126);
