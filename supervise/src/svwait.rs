@@ -37,6 +37,19 @@ use crate::fifodir;
 use crate::ftrig::{Pause, Subscription};
 use crate::svstatus::Status;
 
+/// The program whose `-w` execs s6-svlisten and s6-svwait.
+const SVC: &str = "s6-svc";
+
+/// `s6-svc -w` execs s6-svlisten or s6-svwait with `s6-svc` as their `argv[0]`: their
+/// messages then name s6-svc, the program the user ran, rather than a helper the user may
+/// never have heard of. Run under any other name, they keep their own.
+pub fn speak_for_svc() {
+    let invoked = std::env::args_os().next();
+    if invoked.as_deref().map(Path::new).and_then(Path::file_name) == Some(OsStr::new(SVC)) {
+        s6rs_sys::cli::rename_prog(SVC);
+    }
+}
+
 /// The pattern listeners subscribe to on a service's `event/` fifodir.
 pub const EVENTS: &[u8] = b"[DuUdOx]";
 
@@ -164,6 +177,22 @@ impl Watcher {
     /// The watched service directories.
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs
+    }
+
+    /// Why a wait that ended with failures failed, naming the services (as s6-svlisten1
+    /// names its one service): `DIR failed permanently or its supervisor died`.
+    pub fn failure(&self) -> String {
+        let failed: Vec<String> = self
+            .dirs
+            .iter()
+            .zip(&self.failed)
+            .filter(|(_, &f)| f)
+            .map(|(d, _)| d.display().to_string())
+            .collect();
+        match failed.len() {
+            1 => format!("{} failed permanently or its supervisor died", failed[0]),
+            _ => format!("{} failed permanently or their supervisors died", failed.join(", ")),
+        }
     }
 
     /// Waits through `phases` until `deadline`.

@@ -85,6 +85,8 @@ fn ptrs(v: &[CString]) -> Vec<*const libc::c_char> {
 /// between fork and exec.
 pub struct Command {
     argv: Vec<CString>,
+    /// The program to run when `argv[0]` is not it (see [`Command::arg0`]).
+    file: Option<CString>,
     envp: Option<Vec<CString>>,
     dups: Vec<(RawFd, RawFd)>,
     keep: Vec<OwnedFd>,
@@ -103,6 +105,7 @@ impl Command {
         let argv = argv.iter().map(|a| cstring(a.as_ref())).collect::<io::Result<Vec<_>>>()?;
         Ok(Command {
             argv,
+            file: None,
             envp: None,
             dups: Vec::new(),
             keep: Vec::new(),
@@ -164,9 +167,23 @@ impl Command {
         Ok(self)
     }
 
+    /// Runs the program named by the first word given to [`Command::new`] with `name` as its
+    /// `argv[0]`, the name it sees itself run as.
+    pub fn arg0(&mut self, name: &OsStr) -> io::Result<&mut Command> {
+        let name = cstring(name)?;
+        let file = std::mem::replace(&mut self.argv[0], name);
+        self.file.get_or_insert(file);
+        Ok(self)
+    }
+
+    /// The program to run: looked up in PATH unless it has a `/`.
+    fn file(&self) -> &CStr {
+        self.file.as_ref().unwrap_or(&self.argv[0])
+    }
+
     /// The program name, for messages.
     pub fn program(&self) -> String {
-        self.argv[0].to_string_lossy().into_owned()
+        self.file().to_string_lossy().into_owned()
     }
 
     /// Spawns the child, returning its pid. Exec failures are reported here, as errors.
@@ -232,7 +249,7 @@ impl Command {
         let mut pid: libc::pid_t = 0;
         // SAFETY: every pointer is valid for the duration of the call.
         check(unsafe {
-            libc::posix_spawnp(&mut pid, argv[0], acts, attr, argv.as_ptr().cast(), envp.cast())
+            libc::posix_spawnp(&mut pid, self.file().as_ptr(), acts, attr, argv.as_ptr().cast(), envp.cast())
         })?;
         Ok(pid)
     }
@@ -251,6 +268,7 @@ impl Command {
     /// calls on data built before the fork. Ignores [`Command::new_pid_ns`] and
     /// [`Command::lock_at`].
     pub fn fork_exec(&self, on_failure: &[u8]) -> io::Result<i32> {
+        let file = self.file().as_ptr();
         let argv = ptrs(&self.argv);
         let own = self.envp.as_ref().map(|e| ptrs(e));
         let envp: *const *const libc::c_char = match &own {
@@ -280,14 +298,18 @@ impl Command {
         // SAFETY (whole block): the freshly forked child; plain integers and pointers to
         // data built before the fork.
         unsafe {
-            reset_dispositions(resets);
-            let empty = crate::sig::SigSet::empty();
-            libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             if self.setsid {
+                // First, so that the parent waits as little as it can. A signal sent to the
+                // new group before the resets below meets the caller's dispositions and mask:
+                // the signals a caller traps are blocked, and stay pending until the mask is
+                // emptied, after the resets.
                 libc::setsid();
                 // From here the parent may return: the process group exists.
                 libc::close(session_w);
             }
+            reset_dispositions(resets);
+            let empty = crate::sig::SigSet::empty();
+            libc::sigprocmask(libc::SIG_SETMASK, empty.raw(), std::ptr::null_mut());
             for &(src, dst) in &self.dups {
                 if libc::dup2(src, dst) == -1 {
                     child_die(on_failure, 126);
@@ -298,7 +320,7 @@ impl Command {
                     child_die(on_failure, 126);
                 }
             }
-            libc::execvpe(argv[0], argv.as_ptr(), envp.cast());
+            libc::execvpe(file, argv.as_ptr(), envp.cast());
             let code = if errno() == libc::ENOENT { 127 } else { 126 };
             child_die(on_failure, code)
         }
@@ -320,7 +342,7 @@ impl Command {
         // before we read, or we would never see EOF.
         let wp = crate::fd::dup_min(low.as_fd(), highest.unwrap_or(2).max(2) + 1)?;
         drop(low);
-        let msgs = ChildMessages::new(&self.argv[0], self.lock.as_ref().map(|l| &l.0));
+        let msgs = ChildMessages::new(self.file(), self.lock.as_ref().map(|l| &l.0));
         let resets = crate::sig::spawn_defaults();
         let pid = if self.newpidns {
             // SAFETY: with a null stack pointer clone behaves like fork: the child runs on a
@@ -425,7 +447,7 @@ impl Command {
                     }
                 }
             }
-            libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr());
+            libc::execvpe(self.file().as_ptr(), argv.as_ptr(), envp.as_ptr());
             if report >= 0 {
                 fail(report);
             }
@@ -459,12 +481,12 @@ impl Command {
             Some(e) => {
                 let envp = ptrs(e);
                 // SAFETY: argv and envp are NUL-terminated arrays of live C strings.
-                unsafe { libc::execvpe(argv[0], argv.as_ptr(), envp.as_ptr()) };
+                unsafe { libc::execvpe(self.file().as_ptr(), argv.as_ptr(), envp.as_ptr()) };
             }
             // The environment unchanged: no copy of it to build.
             // SAFETY: argv is a NUL-terminated array of live C strings.
             None => unsafe {
-                libc::execvp(argv[0], argv.as_ptr());
+                libc::execvp(self.file().as_ptr(), argv.as_ptr());
             },
         }
         io::Error::last_os_error()
@@ -923,6 +945,14 @@ mod tests {
         // SAFETY: undoing the change above.
         unsafe { libc::signal(libc::SIGTTIN, libc::SIG_DFL) };
         assert_eq!((spawned, forked, cloned), (Some(0), Some(0), Some(0)));
+    }
+
+    #[test]
+    fn arg0_names_the_program_without_changing_what_runs() {
+        let mut c = Command::new(&["sh", "-c", "test \"$0\" = other-name"]).unwrap();
+        c.arg0(OsStr::new("other-name")).unwrap();
+        assert_eq!(c.program(), "sh");
+        assert_eq!(wait(c.spawn().unwrap()).unwrap().exit_code(), Some(0));
     }
 
     #[test]

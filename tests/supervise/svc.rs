@@ -357,6 +357,58 @@ fn svc_w_execs_the_sibling_waiter_with_the_command_line() {
     );
 }
 
+/// `s6-svc -w` execs our s6-svlisten or s6-svwait, and a timeout or a permanent failure
+/// used to be reported as `s6-svlisten: fatal: ...` (real 2.11 says `s6-svlisten1: ...`),
+/// naming a program the user did not run, and without saying which service failed. The
+/// messages keep 2.11's shape but name s6-svc and the failed services.
+#[test]
+fn svc_w_timeout_and_permanent_failure_name_s6_svc_and_the_service() {
+    let t = TempDir::new("svc-w-msgs");
+    // Never comes up: ./run is not executable.
+    let never = service_dir(t.path(), "never", SLEEPER);
+    std::fs::write(never.join("down"), "").unwrap();
+    std::fs::set_permissions(never.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    // Fails permanently: ./run exits, ./finish exits 125.
+    let perma = |name: &str| {
+        let dir = service_dir(t.path(), name, "#!/bin/sh\nexit 3\n");
+        script(&dir.join("finish"), "#!/bin/sh\nexit 125\n");
+        std::fs::write(dir.join("down"), "").unwrap();
+        std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
+        dir
+    };
+    let (p1, p2, p3) = (perma("p1"), perma("p2"), perma("p3"));
+    let mut tree = Tree::new();
+    for d in [&never, &p1, &p2, &p3] {
+        supervise(&mut tree, d);
+    }
+    let svc = |args: &[&str], dirs: &[&Path]| {
+        let mut v: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        v.extend(dirs.iter().map(|d| d.as_os_str()));
+        let o = ours("s6-svc", &v);
+        (o.status.code(), err(&o))
+    };
+
+    // Timeouts, with commands (through s6-svlisten) and without (through s6-svwait).
+    let timed_out = (Some(99), "s6-svc: fatal: timed out\n".to_owned());
+    assert_eq!(svc(&["-wu", "-T", "200", "-u"], &[&never]), timed_out);
+    assert_eq!(svc(&["-wu", "-T", "200"], &[&never]), timed_out);
+
+    // A permanent failure names the service; several name them all, and the exit code
+    // counts them.
+    let failed = format!("s6-svc: fatal: {} failed permanently or its supervisor died\n", p1.display());
+    assert_eq!(svc(&["-wU", "-T", "10000", "-u"], &[&p1]), (Some(1), failed));
+    let failed = format!(
+        "s6-svc: fatal: {}, {} failed permanently or their supervisors died\n",
+        p2.display(),
+        p3.display()
+    );
+    assert_eq!(svc(&["-wU", "-T", "10000", "-u"], &[&p2, &p3]), (Some(2), failed));
+
+    // Run directly, the waiters keep their own names.
+    let o = ours("s6-svwait", &[std::ffi::OsStr::new("-t100"), never.as_os_str()]);
+    assert_eq!((o.status.code(), err(&o)), (Some(99), "s6-svwait: fatal: timed out\n".to_owned()));
+}
+
 #[test]
 fn svc_w_waits_through_a_real_svlisten() {
     // Real 2.11 s6-svlisten/s6-svwait stand in for our siblings: they take the same command

@@ -370,19 +370,61 @@ fn svscan_dangling_symlinks_cleaned_at_start_and_delay_later_scans() {
     assert!(std::fs::symlink_metadata(scan.join("stale")).is_err());
     assert!(scan.join("afile").exists());
 
-    // A dangling symlink that appears later holds the whole scan back (retried in 4 s).
+    // A dangling symlink that appears later is reported and skipped; the rest of the scan
+    // goes on, and a scan 4 s later picks the entry up once it is fixed.
     std::os::unix::fs::symlink(t.join("nowhere"), scan.join("late")).unwrap();
     service(&scan.join("d"), "exec sleep 1000\n");
     assert_eq!(svscanctl(&["-a"], &scan).status.code(), Some(0));
     let warning = "s6-svscan: warning: unable to stat late: No such file or directory\n";
     assert!(wait_until(T, || sv.errors().contains(warning)), "stderr: {}", sv.errors());
-    assert!(!is_supervised(&scan.join("d")).unwrap());
-    let fixed = Instant::now();
-    std::fs::remove_file(scan.join("late")).unwrap();
-    // No new command: the retry picks d up.
     wait_supervised(&scan.join("d"));
-    assert!(fixed.elapsed() < Duration::from_secs(8));
     service_pid(&mut tree, &scan.join("d"));
+    service(&t.join("late"), "exec sleep 1000\n");
+    std::fs::remove_file(scan.join("late")).unwrap();
+    std::os::unix::fs::symlink(t.join("late"), scan.join("late")).unwrap();
+    let fixed = Instant::now();
+    // No new command: the retry picks it up.
+    wait_supervised(&t.join("late"));
+    assert!(fixed.elapsed() < Duration::from_secs(8));
+    service_pid(&mut tree, &t.join("late"));
+    assert_eq!(stop(&mut tree, &sv), Some(0));
+}
+
+/// One entry that cannot be stat'ed (here a symlink loop, which the start-up cleanup of
+/// dangling links leaves alone) used to keep s6-svscan from starting any service: every scan
+/// was abandoned at that entry. It is now reported, in s6's words, and everything else runs.
+#[test]
+fn svscan_symlink_loop_beside_a_good_service_warns_and_supervises_the_rest() {
+    let t = TempDir::new("svscan-loop");
+    let scan = t.join("scan");
+    service(&scan.join("good"), "exec sleep 1000\n");
+    service(&scan.join("logged"), "exec sleep 1000\n");
+    service(&scan.join("logged/log"), "exec cat > /dev/null\n");
+    std::os::unix::fs::symlink("loop", scan.join("loop")).unwrap();
+    let mut tree = Tree::new();
+    let sv = start(&mut tree, &scan, &[]);
+    for d in ["good", "logged", "logged/log"] {
+        wait_supervised(&scan.join(d));
+        service_pid(&mut tree, &scan.join(d));
+    }
+    let warning = "s6-svscan: warning: unable to stat loop: Too many levels of symbolic links\n";
+    assert!(wait_until(T, || sv.errors().contains(warning)), "stderr: {}", sv.errors());
+    assert_eq!(sv.supervisors().len(), 3, "{:?}", sv.supervisors());
+
+    // A known service whose name turns into a loop is not taken for a removed one: a prune
+    // leaves it running.
+    let good_sup = sv.supervisor("good").unwrap();
+    std::fs::rename(scan.join("good"), t.join("good")).unwrap();
+    std::os::unix::fs::symlink("good", scan.join("good")).unwrap();
+    let mut ev = crate::supervise::supervise::Events::subscribe(&t.join("good"));
+    assert_eq!(svscanctl(&["-an"], &scan).status.code(), Some(0));
+    let warning = "s6-svscan: warning: unable to stat good: Too many levels of symbolic links\n";
+    assert!(wait_until(T, || sv.errors().contains(warning)), "stderr: {}", sv.errors());
+    // The prune follows the scan at once; a SIGTERM to the supervisor would bring the
+    // service down within milliseconds.
+    ev.quiet(Duration::from_millis(500));
+    assert_eq!(sv.supervisor("good"), Some(good_sup));
+    assert!(is_supervised(&t.join("good")).unwrap());
     assert_eq!(stop(&mut tree, &sv), Some(0));
 }
 

@@ -258,7 +258,11 @@ fn permanent_failure_counts_services() {
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert_eq!(
         err(&o),
-        "s6-svlisten: fatal: some services reported permanent failure or their supervisor died\n"
+        format!(
+            "s6-svlisten: fatal: {}, {} failed permanently or their supervisors died\n",
+            a.display(),
+            b.display()
+        )
     );
 
     // Waiting for down, the same events are no failure.

@@ -6,7 +6,9 @@
 //! reported and the others are still processed; the exit code is the one of the last
 //! failure: 102 nobody listening, 1 broken `supervise/`, 111 anything else. With `-w` the
 //! program becomes our sibling `s6-svlisten` (or `s6-svwait` when there is nothing to send),
-//! which runs a plain `s6-svc` once it has subscribed, so that no event is missed.
+//! which runs a plain `s6-svc` once it has subscribed, so that no event is missed. The
+//! waiter runs with `s6-svc` as its `argv[0]` and then names itself s6-svc in its messages
+//! (a timeout, the services that failed permanently): upstream's name the helper instead.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -14,6 +16,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use s6rs_sys::cli::{errtext, parse_uint, warn, warn_sys, Fatal, Flag, Show, Spec};
+use s6rs_sys::exec::{self, exec_fatal};
 
 use crate::control::{self, Command, SendError};
 
@@ -107,6 +110,21 @@ pub fn wait_argv(
     argv
 }
 
+/// Execs the waiter `argv` (with EXECLINE_STRICT unset, so that its block parsing is the
+/// default) under the name `s6-svc`: its messages, a timeout or a failed service, then name
+/// the program the user ran.
+fn become_waiter(argv: &[OsString]) -> Fatal {
+    let prog = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let cmd = exec::Command::new(argv).and_then(|mut c| {
+        c.arg0(OsStr::new("s6-svc"))?.env(&[(OsString::from("EXECLINE_STRICT"), None)])?;
+        Ok(c)
+    });
+    match cmd {
+        Ok(c) => c.exec_or_fatal(),
+        Err(e) => exec_fatal(&prog, &e),
+    }
+}
+
 /// For `-wU`/`-wR`: without `notification-fd` in the first directory readiness never
 /// comes, so wait for plain up/restart instead, with a warning.
 fn check_readiness(first: &OsStr, state: u8) -> Result<u8, Fatal> {
@@ -190,7 +208,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         Some(state) => {
             let state = check_readiness(first, state)?;
             let argv = wait_argv(s6rs_sys::exec::sibling, state, timeout, &cmds, dirs);
-            Err(s6rs_sys::exec::chainload(&argv, &[(OsString::from("EXECLINE_STRICT"), None)]))
+            Err(become_waiter(&argv))
         }
         None => Ok(send_all(&cmds, dirs)),
     }

@@ -36,6 +36,7 @@ pub const SPEC: Spec = Spec {
 
 /// Runs s6-svlisten.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    crate::svwait::speak_for_svc();
     let (Options { goal, mut any, deadline }, rest) = Options::parse(&args, &SPEC)?;
     if rest.len() < 3 {
         return Err(SPEC.usage_error());
@@ -59,5 +60,6 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut pause =
         Pause::new(w.subscriptions(), true).map_err(|e| Fatal::sys("set up the event loop", &e))?;
     spawn(prog)?;
-    finish(w.wait(&mut pause, &phases, deadline))
+    let outcome = w.wait(&mut pause, &phases, deadline);
+    finish(&w, outcome)
 }

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Spec};
+use s6rs_sys::cli::{Fatal, Spec};
 
 use super::ftrig_listen1::spawn;
 use crate::ftrig::Pause;
@@ -44,9 +44,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     spawn(prog)?;
     match w.wait(&mut pause, &phases, deadline) {
         Ok(Outcome::Reached { failures: 0 }) => Ok(0),
-        Ok(Outcome::Reached { .. }) => {
-            Err(Fatal::new(1, format!("{} failed permanently or its supervisor died", cli::show(dir))))
-        }
+        Ok(Outcome::Reached { .. }) => Err(Fatal::new(1, w.failure())),
         Ok(Outcome::TimedOut) => Err(Fatal::new(99, "timed out")),
         Err(e) => Err(Fatal::sys("read events", &e)),
     }

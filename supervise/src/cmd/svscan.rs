@@ -276,7 +276,7 @@ impl Control {
 }
 
 /// Removes dangling symlinks (any non-dot entry whose target does not exist) before the
-/// first scan, so that stale links do not hold every scan back (upstream 2.14.0.1).
+/// first scan, so that stale links are not warned about at every scan (upstream 2.14.0.1).
 fn initial_cleanup() -> Result<(), Fatal> {
     let dir = std::fs::read_dir(".").map_err(|e| Fatal::sys("opendir .", &e))?;
     for ent in dir {
@@ -453,11 +453,15 @@ impl Svscan {
 
     fn scan(&mut self) {
         self.scan_deadline = self.rescan.map_or(Deadline::Never, Deadline::after);
-        match scan::scan(&mut self.table, Path::new("."), Instant::now()) {
-            Ok(()) => self.what &= !AFTER_SCAN,
-            Err(secs) => {
-                self.scan_deadline = self.scan_deadline.min(Deadline::after(Duration::from_secs(secs)))
+        let retry = match scan::scan(&mut self.table, Path::new("."), Instant::now()) {
+            Ok(retry) => {
+                self.what &= !AFTER_SCAN;
+                retry
             }
+            Err(secs) => Some(secs),
+        };
+        if let Some(secs) = retry {
+            self.scan_deadline = self.scan_deadline.min(Deadline::after(Duration::from_secs(secs)));
         }
     }
 

@@ -31,14 +31,12 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// Turns a wait's outcome into the exit code of s6-svwait and s6-svlisten.
-pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
+/// Turns a wait's outcome into the exit code of s6-svwait and s6-svlisten: 0, the number of
+/// services that failed (named in the message), 99 on timeout.
+pub(crate) fn finish(w: &Watcher, outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
     match outcome {
         Ok(Outcome::Reached { failures: 0 }) => Ok(0),
-        Ok(Outcome::Reached { failures }) => Err(Fatal::new(
-            failures.min(255) as u8,
-            "some services reported permanent failure or their supervisor died",
-        )),
+        Ok(Outcome::Reached { failures }) => Err(Fatal::new(failures.min(255) as u8, w.failure())),
         Ok(Outcome::TimedOut) => Err(Fatal::new(99, "timed out")),
         Err(e) => Err(Fatal::sys("read events", &e)),
     }
@@ -46,6 +44,7 @@ pub(crate) fn finish(outcome: std::io::Result<Outcome>) -> Result<u8, Fatal> {
 
 /// Runs s6-svwait.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
+    crate::svwait::speak_for_svc();
     let (Options { goal, any, deadline }, dirs) = Options::parse(&args, &SPEC)?;
     if dirs.is_empty() {
         return Ok(0);
@@ -55,5 +54,6 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut w = Watcher::start(dirs)?;
     let mut pause =
         Pause::new(w.subscriptions(), false).map_err(|e| Fatal::sys("set up the event loop", &e))?;
-    finish(w.wait(&mut pause, &phases, deadline))
+    let outcome = w.wait(&mut pause, &phases, deadline);
+    finish(&w, outcome)
 }

@@ -248,6 +248,21 @@ impl Table {
         s.seen = true;
     }
 
+    /// The slot last seen as the service directory `name` (not a logger), if any.
+    pub fn find_main(&self, name: &[u8]) -> Option<u32> {
+        self.used().find(|&i| self.slot(i).role == Role::Main && self.slot(i).name == name)
+    }
+
+    /// Marks slot `i` and its logger (if it has one) as found by the scan in progress, as
+    /// they were: for a service the scan could not look at this time, which must not look
+    /// removed.
+    pub fn keep(&mut self, i: u32) {
+        self.slot_mut(i).seen = true;
+        if let Some(l) = self.slot(i).peer {
+            self.slot_mut(l).seen = true;
+        }
+    }
+
     /// Starts a scan: nothing has been seen yet.
     pub fn begin_scan(&mut self) {
         for s in &mut self.slots {
