@@ -13,6 +13,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use s6rs_sys::deadline::Deadline;
+use s6rs_sys::event::{PollFd, PollFlags};
 
 /// The largest payload a message may carry (skalibs `UNIXMESSAGE_MAXSIZE`).
 pub const MAX_SIZE: usize = 1 << 28;
@@ -176,10 +177,9 @@ fn write_rest(sock: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
 }
 
 /// Waits until `fd` is ready for `events` or `deadline` passes (ETIMEDOUT).
-fn wait_for(fd: BorrowedFd<'_>, events: libc::c_short, deadline: Deadline) -> io::Result<()> {
-    let mut p = [libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 }];
+fn wait_for(fd: BorrowedFd<'_>, events: PollFlags, deadline: Deadline) -> io::Result<()> {
     loop {
-        if s6rs_sys::event::poll(&mut p, deadline)? > 0 {
+        if s6rs_sys::event::poll(&mut [PollFd::new(fd, events)], deadline)? > 0 {
             return Ok(());
         }
         if deadline.passed() {
@@ -195,7 +195,7 @@ pub fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>], deadline:
     let mut s = Sender::new();
     s.put(data, copies)?;
     while !s.flush(sock)? {
-        wait_for(sock, libc::POLLOUT, deadline)?;
+        wait_for(sock, PollFlags::POLLOUT, deadline)?;
     }
     Ok(())
 }
@@ -271,7 +271,7 @@ impl Receiver {
             match self.receive(sock)? {
                 Received::Message(m) => return Ok(Some(m)),
                 Received::Eof => return Ok(None),
-                Received::WouldBlock => wait_for(sock, libc::POLLIN, deadline)?,
+                Received::WouldBlock => wait_for(sock, PollFlags::POLLIN, deadline)?,
             }
         }
     }

@@ -19,8 +19,7 @@ pub fn default_sigpipe() {
 /// at `\n`, or also at NUL when `nul_ends` is set; `line` excludes the terminator, and the
 /// last line may be unterminated. `out` is written to stdout before each read.
 pub fn lines(nul_ends: bool, mut f: impl FnMut(&[u8], bool, &mut Vec<u8>)) -> Result<(), Fatal> {
-    // SAFETY: fds 0 and 1 are the process's standard streams, open for its whole life.
-    let (fd0, fd1) = unsafe { (BorrowedFd::borrow_raw(0), BorrowedFd::borrow_raw(1)) };
+    let (fd0, fd1) = (s6rs_sys::fd::stdin(), s6rs_sys::fd::stdout());
     let mut buf = vec![0u8; CHUNK];
     let mut out = Vec::with_capacity(CHUNK + CHUNK / 2);
     let (mut start, mut end) = (0usize, 0usize);
@@ -72,8 +71,8 @@ pub fn lines(nul_ends: bool, mut f: impl FnMut(&[u8], bool, &mut Vec<u8>)) -> Re
 }
 
 fn wait_readable(fd: BorrowedFd<'_>) {
-    use std::os::fd::AsRawFd;
-    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd; an error just means we read again.
-    unsafe { libc::poll(&mut p, 1, -1) };
+    use s6rs_sys::event::{PollFd, PollFlags};
+    // An error just means we read again.
+    let _ =
+        s6rs_sys::event::poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], s6rs_sys::deadline::Deadline::Never);
 }

@@ -6,6 +6,10 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
+use nix::errno::Errno;
+use nix::poll::PollTimeout;
+/// What [`poll`] waits on: an fd and the events asked for, and what it found.
+pub use nix::poll::{PollFd, PollFlags};
 
 use crate::deadline::Deadline;
 
@@ -85,14 +89,14 @@ impl EventLoop {
 /// events. 0 means the deadline passed or a signal interrupted the wait (EINTR): callers
 /// tell them apart with [`Deadline::passed`]. Unlike the epoll
 /// loop, this works on every kind of fd, regular files included (skalibs `iopause`).
-pub fn poll(fds: &mut [libc::pollfd], deadline: Deadline) -> io::Result<usize> {
-    match syscall!(poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, deadline.poll_ms())) {
+///
+/// On EINTR the kernel reports no events: every `revents` reads empty.
+pub fn poll(fds: &mut [PollFd<'_>], deadline: Deadline) -> io::Result<usize> {
+    let timeout = PollTimeout::try_from(deadline.poll_ms()).unwrap_or(PollTimeout::NONE);
+    match nix::poll::poll(fds, timeout) {
         Ok(n) => Ok(n as usize),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-            fds.iter_mut().for_each(|p| p.revents = 0);
-            Ok(0)
-        }
-        Err(e) => Err(e),
+        Err(Errno::EINTR) => Ok(0),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -124,10 +128,10 @@ mod tests {
     #[test]
     fn poll_sees_a_readable_pipe_and_times_out() {
         let (r, w) = crate::fd::pipe().unwrap();
-        let mut fds = [libc::pollfd { fd: r.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
         assert_eq!(poll(&mut fds, Deadline::from_ms(1)).unwrap(), 0);
         crate::fd::write_all(w.as_fd(), b"x").unwrap();
         assert_eq!(poll(&mut fds, Deadline::from_ms(5000)).unwrap(), 1);
-        assert_ne!(fds[0].revents & libc::POLLIN, 0);
+        assert!(fds[0].revents().unwrap().contains(PollFlags::POLLIN));
     }
 }

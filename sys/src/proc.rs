@@ -2,55 +2,51 @@
 //! group, and the child-subreaper attribute.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
+
+use nix::unistd::Pid;
 
 /// This process's pid.
 pub fn pid() -> i32 {
-    // SAFETY: getpid cannot fail.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
+}
+
+/// This process's real uid.
+pub fn uid() -> u32 {
+    nix::unistd::getuid().as_raw()
 }
 
 /// This process's effective uid.
 pub fn euid() -> u32 {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() }
+    nix::unistd::geteuid().as_raw()
 }
 
 /// This process's effective gid.
 pub fn egid() -> u32 {
-    // SAFETY: getegid cannot fail.
-    unsafe { libc::getegid() }
+    nix::unistd::getegid().as_raw()
 }
 
 /// Starts a new session with this process as its leader (fails with EPERM for a process
 /// group leader). Returns the new session id.
 pub fn setsid() -> io::Result<i32> {
-    syscall!(setsid())
+    Ok(nix::unistd::setsid()?.as_raw())
 }
 
 /// Makes this process the leader of a new process group (`setpgid(0, 0)`).
 pub fn new_process_group() -> io::Result<()> {
-    syscall!(setpgid(0, 0)).map(drop)
+    Ok(nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?)
 }
 
 /// Makes `pgrp` the foreground process group of the terminal `tty`.
 pub fn set_foreground(tty: BorrowedFd<'_>, pgrp: i32) -> io::Result<()> {
-    syscall!(tcsetpgrp(tty.as_raw_fd(), pgrp)).map(drop)
+    Ok(nix::unistd::tcsetpgrp(tty, Pid::from_raw(pgrp))?)
 }
 
 /// Makes this process a child subreaper: orphaned descendants are reparented to it rather
 /// than to init, so it can wait for them.
 #[cfg(target_os = "linux")]
 pub fn set_child_subreaper() -> io::Result<()> {
-    let on: libc::c_ulong = 1;
-    syscall!(prctl(
-        libc::PR_SET_CHILD_SUBREAPER,
-        on,
-        0 as libc::c_ulong,
-        0 as libc::c_ulong,
-        0 as libc::c_ulong
-    ))
-    .map(drop)
+    Ok(nix::sys::prctl::set_child_subreaper(true)?)
 }
 
 /// Tunes the allocator for a small long-lived daemon: blocks of 16 KiB and more (such as

@@ -2,37 +2,34 @@
 
 use std::io;
 
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-type Raw = libc::__rlimit_resource_t;
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-type Raw = libc::c_int;
+use nix::sys::resource::{getrlimit, setrlimit, Resource as Raw};
 
 /// One kind of resource (`RLIMIT_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resource(Raw);
 
 /// Address space (`RLIMIT_AS`).
-pub const AS: Resource = Resource(libc::RLIMIT_AS);
+pub const AS: Resource = Resource(Raw::RLIMIT_AS);
 /// Core file size.
-pub const CORE: Resource = Resource(libc::RLIMIT_CORE);
+pub const CORE: Resource = Resource(Raw::RLIMIT_CORE);
 /// CPU time, in seconds.
-pub const CPU: Resource = Resource(libc::RLIMIT_CPU);
+pub const CPU: Resource = Resource(Raw::RLIMIT_CPU);
 /// Data segment (heap).
-pub const DATA: Resource = Resource(libc::RLIMIT_DATA);
+pub const DATA: Resource = Resource(Raw::RLIMIT_DATA);
 /// Size of files written.
-pub const FSIZE: Resource = Resource(libc::RLIMIT_FSIZE);
+pub const FSIZE: Resource = Resource(Raw::RLIMIT_FSIZE);
 /// Locked memory.
-pub const MEMLOCK: Resource = Resource(libc::RLIMIT_MEMLOCK);
+pub const MEMLOCK: Resource = Resource(Raw::RLIMIT_MEMLOCK);
 /// Open file descriptors.
-pub const NOFILE: Resource = Resource(libc::RLIMIT_NOFILE);
+pub const NOFILE: Resource = Resource(Raw::RLIMIT_NOFILE);
 /// Processes (threads) per user.
-pub const NPROC: Resource = Resource(libc::RLIMIT_NPROC);
+pub const NPROC: Resource = Resource(Raw::RLIMIT_NPROC);
 /// Resident set size.
-pub const RSS: Resource = Resource(libc::RLIMIT_RSS);
+pub const RSS: Resource = Resource(Raw::RLIMIT_RSS);
 /// Real-time scheduling priority.
-pub const RTPRIO: Resource = Resource(libc::RLIMIT_RTPRIO);
+pub const RTPRIO: Resource = Resource(Raw::RLIMIT_RTPRIO);
 /// Stack size.
-pub const STACK: Resource = Resource(libc::RLIMIT_STACK);
+pub const STACK: Resource = Resource(Raw::RLIMIT_STACK);
 
 /// "No limit".
 pub const INFINITY: u64 = u64::MAX;
@@ -63,15 +60,13 @@ fn narrow(v: u64) -> libc::rlim_t {
 
 /// The current limits of `res`.
 pub fn get(res: Resource) -> io::Result<Limit> {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    syscall!(getrlimit(res.0, &mut r))?;
-    Ok(Limit { soft: widen(r.rlim_cur), hard: widen(r.rlim_max) })
+    let (soft, hard) = getrlimit(res.0)?;
+    Ok(Limit { soft: widen(soft), hard: widen(hard) })
 }
 
 /// Sets the limits of `res`.
 pub fn set(res: Resource, lim: Limit) -> io::Result<()> {
-    let r = libc::rlimit { rlim_cur: narrow(lim.soft), rlim_max: narrow(lim.hard) };
-    syscall!(setrlimit(res.0, &r)).map(drop)
+    Ok(setrlimit(res.0, narrow(lim.soft), narrow(lim.hard))?)
 }
 
 #[cfg(test)]

@@ -1,10 +1,20 @@
 //! Signals: one signalfd trap per process (nothing runs in signal context), dispositions,
 //! and the signal name table s6 uses in files and on command lines.
+//!
+//! Signal sets, the mask and the signalfd go through `nix`. Three calls stay raw, each in
+//! one function: `sigaction` (nix's is as unsafe as libc's, and its types cannot hand a
+//! handler installed elsewhere back), `kill` (nix's `Signal` has no real-time signals, and
+//! s6-background-watch relays any signal), and `setitimer` (nix has no form for it).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{pthread_sigmask, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// Signal names without the `SIG` prefix, as skalibs spells them.
 const NAMES: &[(i32, &str)] = &[
@@ -85,65 +95,47 @@ pub fn scan(word: &str) -> Option<u32> {
     })
 }
 
-/// A set of signals.
+/// A set of signals. It holds the signals `nix` names (every signal but the real-time ones);
+/// a set read from the kernel ([`full`](SigSet::full), a saved mask) may hold any.
 #[derive(Clone, Copy)]
-pub struct SigSet(libc::sigset_t);
+pub struct SigSet(nix::sys::signal::SigSet);
 
 impl SigSet {
     /// The empty set.
     pub fn empty() -> SigSet {
-        // SAFETY: sigemptyset initialises the zeroed set.
-        unsafe {
-            let mut s: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut s);
-            SigSet(s)
-        }
+        SigSet(nix::sys::signal::SigSet::empty())
     }
 
-    /// A set holding `sigs`.
+    /// A set holding `sigs`. Numbers without a name (real-time signals, invalid ones) are
+    /// left out: every caller passes `SIG*` constants.
     pub fn of(sigs: &[i32]) -> SigSet {
         let mut s = SigSet::empty();
-        for &sig in sigs {
-            // SAFETY: s.0 is an initialised set; invalid numbers are rejected by libc.
-            unsafe { libc::sigaddset(&mut s.0, sig) };
+        for sig in sigs.iter().filter_map(|&n| Signal::try_from(n).ok()) {
+            s.0.add(sig);
         }
         s
     }
 
     /// Every signal the C library lets a program block (all but its private ones).
     pub fn full() -> SigSet {
-        // SAFETY: sigfillset initialises the zeroed set.
-        unsafe {
-            let mut s: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut s);
-            SigSet(s)
-        }
+        SigSet(nix::sys::signal::SigSet::all())
     }
 
-    /// Whether `sig` is in the set.
+    /// Whether the named signal `sig` is in the set.
     pub fn contains(&self, sig: i32) -> bool {
-        // SAFETY: self.0 is an initialised set.
-        unsafe { libc::sigismember(&self.0, sig) == 1 }
+        Signal::try_from(sig).is_ok_and(|s| self.0.contains(s))
     }
 
     /// The raw set, for posix_spawn attributes.
     pub fn raw(&self) -> &libc::sigset_t {
-        &self.0
+        self.0.as_ref()
     }
 
-    /// Signals 1..=64 as a bit mask (bit `n - 1` for signal `n`).
-    fn bits(&self) -> u64 {
-        (1..=64).filter(|&s| self.contains(s)).fold(0, |acc, s| acc | 1 << (s - 1))
-    }
-
-    /// The set of the signals whose bits (`n - 1` for signal `n`) are set in `bits`.
+    /// The set of the signals whose bits (`n - 1` for signal `n`) are set in `bits`, as
+    /// [`of`](SigSet::of) takes them.
     pub(crate) fn from_bits(bits: u64) -> SigSet {
-        let mut s = SigSet::empty();
-        for sig in (1..=64).filter(|s| bits & (1 << (s - 1)) != 0) {
-            // SAFETY: s.0 is an initialised set; numbers the C library reserves are refused.
-            unsafe { libc::sigaddset(&mut s.0, sig) };
-        }
-        s
+        let sigs: Vec<i32> = (1..=64).filter(|s| bits & (1 << (s - 1)) != 0).collect();
+        SigSet::of(&sigs)
     }
 }
 
@@ -166,8 +158,8 @@ pub(crate) fn spawn_defaults() -> u64 {
 // Bit `n - 1` stands for signal `n`.
 static TOUCHED: AtomicU64 = AtomicU64::new(0);
 static WAS_IGNORED: AtomicU64 = AtomicU64::new(0);
-static MASK_TOUCHED: AtomicBool = AtomicBool::new(false);
-static MASK_BEFORE: AtomicU64 = AtomicU64::new(0);
+// The mask before this process first changed it, whole (real-time signals included).
+static MASK_BEFORE: OnceLock<SigSet> = OnceLock::new();
 static PIPE_RECORDED: AtomicBool = AtomicBool::new(false);
 
 // Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE, to
@@ -178,12 +170,32 @@ static PIPE_RECORDED: AtomicBool = AtomicBool::new(false);
 static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
 
 extern "C" fn record_sigpipe() {
-    // SAFETY: sigaction is plain data; a null new action only queries the current one.
-    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-    if unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut act) } == 0 {
+    if let Ok(act) = sigaction(libc::SIGPIPE, None) {
         note_change(libc::SIGPIPE, act.sa_sigaction == libc::SIG_IGN);
         PIPE_RECORDED.store(true, Ordering::Relaxed);
     }
+}
+
+/// A disposition: `handler` (SIG_DFL, SIG_IGN or a function), `flags`, no signal blocked
+/// while it runs.
+fn action(handler: libc::sighandler_t, flags: i32) -> libc::sigaction {
+    libc::sigaction {
+        sa_sigaction: handler,
+        sa_mask: *SigSet::empty().raw(),
+        sa_flags: flags,
+        sa_restorer: None,
+    }
+}
+
+/// `sigaction(2)`: installs `new` if given; returns the disposition before.
+fn sigaction(sig: i32, new: Option<&libc::sigaction>) -> io::Result<libc::sigaction> {
+    let mut old = action(libc::SIG_DFL, 0);
+    let new = new.map_or(std::ptr::null(), |a| a as *const libc::sigaction);
+    // SAFETY: `new` is null or a live sigaction, `old` a writable one. The handlers this
+    // module installs are SIG_DFL, SIG_IGN, the no-op `wake`, or one whose caller promised
+    // it is async-signal-safe ([`catch_with_info`]).
+    Errno::result(unsafe { libc::sigaction(sig, new, &mut old) })?;
+    Ok(old)
 }
 
 /// Records the disposition `sig` had before this process first changed it.
@@ -210,32 +222,26 @@ pub fn restore_inherited() -> io::Result<()> {
         let was_ignored = was_ignored && (sig != libc::SIGPIPE || PIPE_RECORDED.load(Ordering::Relaxed));
         disposition(sig, if was_ignored { libc::SIG_IGN } else { libc::SIG_DFL })?;
     }
-    if MASK_TOUCHED.load(Ordering::Relaxed) {
-        mask(libc::SIG_SETMASK, &SigSet::from_bits(MASK_BEFORE.load(Ordering::Relaxed)))?;
+    if let Some(before) = MASK_BEFORE.get() {
+        mask(SigmaskHow::SIG_SETMASK, before)?;
     }
     Ok(())
 }
 
 /// Blocks `sigs` in this thread's mask.
 pub fn block(sigs: &[i32]) -> io::Result<()> {
-    mask(libc::SIG_BLOCK, &SigSet::of(sigs))
+    mask(SigmaskHow::SIG_BLOCK, &SigSet::of(sigs))
 }
 
 /// Unblocks every signal (what a chain-loaded program expects to inherit).
 pub fn unblock_all() -> io::Result<()> {
-    mask(libc::SIG_SETMASK, &SigSet::empty())
+    mask(SigmaskHow::SIG_SETMASK, &SigSet::empty())
 }
 
-fn mask(how: i32, set: &SigSet) -> io::Result<()> {
+fn mask(how: SigmaskHow, set: &SigSet) -> io::Result<()> {
     let mut old = SigSet::empty();
-    // SAFETY: both sets are initialised.
-    let rc = unsafe { libc::pthread_sigmask(how, &set.0, &mut old.0) };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
-    }
-    if !MASK_TOUCHED.swap(true, Ordering::Relaxed) {
-        MASK_BEFORE.store(old.bits(), Ordering::Relaxed);
-    }
+    pthread_sigmask(how, Some(&set.0), Some(&mut old.0))?;
+    MASK_BEFORE.get_or_init(|| old);
     Ok(())
 }
 
@@ -248,10 +254,7 @@ pub fn ignore(sig: i32) -> io::Result<()> {
 /// change is meant to be handed on, so [`restore_inherited`] leaves it alone (s6-setsid -g
 /// gives prog SIGTTOU ignored).
 pub fn ignore_across_exec(sig: i32) -> io::Result<()> {
-    // SAFETY: SIG_IGN is a valid disposition; no handler code runs.
-    if unsafe { libc::signal(sig, libc::SIG_IGN) } == libc::SIG_ERR {
-        return Err(io::Error::last_os_error());
-    }
+    sigaction(sig, Some(&action(libc::SIG_IGN, 0)))?;
     if (1..=64).contains(&sig) {
         let bit = 1u64 << (sig - 1);
         TOUCHED.fetch_and(!bit, Ordering::Relaxed);
@@ -272,15 +275,24 @@ extern "C" fn wake(_: libc::c_int) {}
 /// handler does nothing, so no program logic runs in signal context. Exec restores the
 /// inherited disposition.
 pub fn interrupt_with(sig: i32) -> io::Result<()> {
-    // SAFETY: sigaction is plain data; `wake` is an async-signal-safe no-op of the right type.
-    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-    act.sa_sigaction = wake as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    act.sa_flags = 0;
-    // SAFETY: act.sa_mask is a set inside the zeroed struct; sigemptyset initialises it.
-    unsafe { libc::sigemptyset(&mut act.sa_mask) };
-    // SAFETY: plain data, filled in by sigaction.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    syscall!(sigaction(sig, &act, &mut old))?;
+    let old = sigaction(sig, Some(&action(wake as extern "C" fn(libc::c_int) as libc::sighandler_t, 0)))?;
+    note_change(sig, old.sa_sigaction == libc::SIG_IGN);
+    Ok(())
+}
+
+/// A handler for [`catch_with_info`]: signal number, `siginfo_t`, context.
+pub type InfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+/// Runs `handler` on `sig`, with its `siginfo_t` (SA_SIGINFO). For synchronous faults
+/// (SIGBUS on a mapped file), which a signalfd cannot take: a blocked fault kills the
+/// process. Exec restores the inherited disposition.
+///
+/// # Safety
+///
+/// `handler` runs in signal context, at any point of the thread it interrupts: it must do
+/// only async-signal-safe work (no allocation, no lock).
+pub unsafe fn catch_with_info(sig: i32, handler: InfoHandler) -> io::Result<()> {
+    let old = sigaction(sig, Some(&action(handler as libc::sighandler_t, libc::SA_SIGINFO)))?;
     note_change(sig, old.sa_sigaction == libc::SIG_IGN);
     Ok(())
 }
@@ -290,41 +302,41 @@ pub fn interrupt_with(sig: i32) -> io::Result<()> {
 pub fn alarm_after(after: Duration) -> io::Result<()> {
     // A zero value would disarm the timer: wait at least a microsecond.
     let after = after.max(Duration::from_micros(1));
-    let it = libc::itimerval {
-        it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
-        it_value: libc::timeval {
-            tv_sec: after.as_secs().min(i32::MAX as u64) as _,
-            tv_usec: after.subsec_micros().into(),
-        },
-    };
-    syscall!(setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut())).map(drop)
+    set_real_timer(libc::timeval {
+        tv_sec: after.as_secs().min(i32::MAX as u64) as _,
+        tv_usec: after.subsec_micros().into(),
+    })
 }
 
 /// Disarms the timer [`alarm_after`] armed.
 pub fn alarm_cancel() -> io::Result<()> {
-    let zero = libc::timeval { tv_sec: 0, tv_usec: 0 };
-    let it = libc::itimerval { it_interval: zero, it_value: zero };
-    syscall!(setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut())).map(drop)
+    set_real_timer(libc::timeval { tv_sec: 0, tv_usec: 0 })
 }
 
-fn disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<()> {
-    // SAFETY: SIG_IGN and SIG_DFL are valid dispositions; no handler code runs.
-    let old = unsafe { libc::signal(sig, handler) };
-    if old == libc::SIG_ERR {
-        return Err(io::Error::last_os_error());
-    }
-    note_change(sig, old == libc::SIG_IGN);
+/// `setitimer(ITIMER_REAL)`: one expiry `value` from now, no interval (zero disarms).
+fn set_real_timer(value: libc::timeval) -> io::Result<()> {
+    let it = libc::itimerval { it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 }, it_value: value };
+    // SAFETY: `it` is a live itimerval; no old value is asked for.
+    Errno::result(unsafe { libc::setitimer(libc::ITIMER_REAL, &it, std::ptr::null_mut()) })?;
     Ok(())
 }
 
-/// Sends `sig` to `pid` (a negative pid is a process group).
+fn disposition(sig: i32, handler: libc::sighandler_t) -> io::Result<()> {
+    let old = sigaction(sig, Some(&action(handler, 0)))?;
+    note_change(sig, old.sa_sigaction == libc::SIG_IGN);
+    Ok(())
+}
+
+/// Sends `sig` to `pid` (a negative pid is a process group; signal 0 only checks).
 pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
-    syscall!(kill(pid, sig)).map(drop)
+    // SAFETY: kill takes two integers and touches no memory of ours.
+    Errno::result(unsafe { libc::kill(pid, sig) })?;
+    Ok(())
 }
 
 /// A signalfd for a set of blocked signals, read from the event loop.
 pub struct Trap {
-    fd: OwnedFd,
+    fd: SignalFd,
 }
 
 impl Trap {
@@ -335,26 +347,18 @@ impl Trap {
 
     /// Blocks every signal in `set` and opens a signalfd for them.
     pub fn with_set(set: &SigSet) -> io::Result<Trap> {
-        mask(libc::SIG_BLOCK, set)?;
-        let raw = syscall!(signalfd(-1, &set.0, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC))?;
-        // SAFETY: signalfd returned a fresh fd.
-        Ok(Trap { fd: unsafe { OwnedFd::from_raw_fd(raw) } })
+        mask(SigmaskHow::SIG_BLOCK, set)?;
+        let fd = SignalFd::with_flags(&set.0, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        Ok(Trap { fd })
     }
 
     /// The next pending trapped signal, or `None` when there is none (reads until EAGAIN).
     pub fn next(&self) -> io::Result<Option<i32>> {
-        // SAFETY: signalfd_siginfo is plain data; all-zero is valid.
-        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
-            let res =
-                syscall!(read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size));
-            match res {
-                Ok(n) if n as usize == size => return Ok(Some(info.ssi_signo as i32)),
-                Ok(_) => return Err(io::Error::from_raw_os_error(libc::EPROTO)),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            match self.fd.read_signal() {
+                Ok(info) => return Ok(info.map(|i| i.ssi_signo as i32)),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -394,10 +398,8 @@ mod tests {
         // The constructor ran in this test binary too; Rust's runtime ignored SIGPIPE after it.
         assert!(PIPE_RECORDED.load(Ordering::Relaxed));
         assert_ne!(TOUCHED.load(Ordering::Relaxed) & 1 << (libc::SIGPIPE - 1), 0);
-        let set = SigSet::of(&[libc::SIGHUP, libc::SIGUSR2, 40]);
-        assert_eq!(set.bits(), 1 | 1 << 11 | 1 << 39);
-        let back = SigSet::from_bits(set.bits());
-        assert!(back.contains(libc::SIGUSR2) && back.contains(40) && !back.contains(libc::SIGTERM));
+        let set = SigSet::from_bits(1 | 1 << 11 | 1 << 39);
+        assert!(set.contains(libc::SIGHUP) && set.contains(libc::SIGUSR2) && !set.contains(libc::SIGTERM));
         assert!(SigSet::full().contains(libc::SIGTERM));
     }
 }

@@ -1,4 +1,6 @@
-//! The one place raw libc calls are turned into `io::Result`.
+//! Raw libc calls turned into `io::Result`, for the process-start routine (`exec`) until its
+//! calls move to `nix` like the rest of the crate's. Elsewhere, what nix has no form for is
+//! called raw in one function with its own `// SAFETY:` line.
 
 /// Calls a libc function and maps a `-1` return into `io::Error::last_os_error()`.
 macro_rules! syscall {

@@ -352,9 +352,9 @@ impl IdStep {
 /// skalibs `setgroups_and_gid`), then the gid, then the uid. A uid or gid of 0 means
 /// "leave it as it is", an upstream quirk every program that drops privileges shares.
 pub fn drop_to(uid: u32, gid: u32, groups: Option<&[u32]>) -> Result<(), (IdStep, io::Error)> {
+    use nix::unistd::{Gid, Uid};
     if let Some(list) = groups {
-        // SAFETY: getegid cannot fail.
-        let g = if gid != 0 { gid } else { unsafe { libc::getegid() } };
+        let g = if gid != 0 { gid } else { crate::proc::egid() };
         let mut all = Vec::with_capacity(list.len() + 1);
         all.push(g);
         match list.iter().position(|&x| x == g) {
@@ -362,13 +362,14 @@ pub fn drop_to(uid: u32, gid: u32, groups: Option<&[u32]>) -> Result<(), (IdStep
             Some(i) => all.extend(list.iter().enumerate().filter(|&(j, _)| j != i).map(|(_, &x)| x)),
             None => all.extend_from_slice(list),
         }
-        syscall!(setgroups(all.len(), all.as_ptr())).map_err(|e| (IdStep::Groups, e))?;
+        let all: Vec<Gid> = all.into_iter().map(Gid::from_raw).collect();
+        nix::unistd::setgroups(&all).map_err(|e| (IdStep::Groups, e.into()))?;
     }
     if gid != 0 {
-        syscall!(setgid(gid)).map_err(|e| (IdStep::Gid, e))?;
+        nix::unistd::setgid(Gid::from_raw(gid)).map_err(|e| (IdStep::Gid, e.into()))?;
     }
     if uid != 0 {
-        syscall!(setuid(uid)).map_err(|e| (IdStep::Uid, e))?;
+        nix::unistd::setuid(Uid::from_raw(uid)).map_err(|e| (IdStep::Uid, e.into()))?;
     }
     Ok(())
 }

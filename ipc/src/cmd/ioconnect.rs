@@ -11,13 +11,13 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-
-use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
-use s6rs_sys::deadline::Deadline;
-use s6rs_sys::sig::Trap;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::socket::{self, Shut};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
+use s6rs_sys::deadline::Deadline;
+use s6rs_sys::event::{PollFd, PollFlags};
+use s6rs_sys::sig::Trap;
 
 /// The command line, as upstream's; `-0 -1 -6 -7` are accepted and do nothing.
 pub const SPEC: Spec = Spec {
@@ -135,19 +135,10 @@ impl Pipe {
     fn flush(&mut self) -> io::Result<()> {
         let Some(fd) = &self.w.fd else { return Ok(()) };
         while !self.is_empty() {
-            // SAFETY: writing from a live slice of our buffer.
-            let r = unsafe {
-                libc::write(fd.as_raw_fd(), self.buf[self.start..].as_ptr().cast(), self.end - self.start)
-            };
-            if r >= 0 {
-                self.start += r as usize;
-                continue;
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => {}
-                io::ErrorKind::WouldBlock => return Ok(()),
-                _ => {
+            match s6rs_sys::fd::write(fd.as_fd(), &self.buf[self.start..self.end]) {
+                Ok(n) => self.start += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => {
                     self.close_both();
                     return Err(e);
                 }
@@ -193,19 +184,19 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     loop {
         let idle = pipes.iter().all(Pipe::is_empty);
         let deadline = if timeout > 0 && idle { Deadline::after(tto) } else { Deadline::Never };
-        let mut fds = [libc::pollfd { fd: trap.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 }; 5];
+        let mut fds: [PollFd<'_>; 5] = std::array::from_fn(|_| PollFd::new(trap.as_fd(), PollFlags::POLLIN));
         // (pipe, is-writer) of each pollfd after the first.
         let mut who = [(0usize, false); 4];
         let mut n = 1;
         for (i, p) in pipes.iter().enumerate() {
             if let Some(fd) = p.r.fd.as_ref().filter(|_| p.end - p.start < p.buf.len()) {
-                fds[n] = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                fds[n] = PollFd::new(fd.as_fd(), PollFlags::POLLIN);
                 who[n - 1] = (i, false);
                 n += 1;
             }
             if let Some(fd) = &p.w.fd {
-                let events = if p.is_empty() { 0 } else { libc::POLLOUT };
-                fds[n] = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+                let events = if p.is_empty() { PollFlags::empty() } else { PollFlags::POLLOUT };
+                fds[n] = PollFd::new(fd.as_fd(), events);
                 who[n - 1] = (i, true);
                 n += 1;
             }
@@ -219,34 +210,36 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             }
             continue;
         }
-        if fds[0].revents & libc::POLLIN != 0 {
+        // What poll found, taken out so that the pipes can change.
+        let revents: [PollFlags; 5] = std::array::from_fn(|k| fds[k].revents().unwrap_or(PollFlags::empty()));
+        if revents[0].contains(PollFlags::POLLIN) {
             while let Some(sig) = trap.next().map_err(|e| Fatal::sys("read signalfd", &e))? {
                 if sig == libc::SIGTERM {
                     pipes.iter_mut().for_each(Pipe::reader_done);
                 }
             }
         }
-        let except = libc::POLLERR | libc::POLLHUP | libc::POLLNVAL;
+        let except = PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL;
         for (k, &(i, writer)) in who[..n - 1].iter().enumerate() {
-            let rev = fds[k + 1].revents;
-            if !writer || rev == 0 {
+            let rev = revents[k + 1];
+            if !writer || rev.is_empty() {
                 continue;
             }
             let p = &mut pipes[i];
-            if rev & except != 0 {
+            if rev.intersects(except) {
                 // The reader of this writer is gone: what is left cannot be delivered.
                 let num = p.w.num;
                 if let Err(e) = p.flush() {
                     cli::warn_sys(format_args!("write to fd {num}"), &e);
                 }
                 p.close_both();
-            } else if rev & libc::POLLOUT != 0 {
+            } else if rev.contains(PollFlags::POLLOUT) {
                 // A failed write closes both ends, silently, as upstream does.
                 let _ = p.flush();
             }
         }
         for (k, &(i, writer)) in who[..n - 1].iter().enumerate() {
-            if !writer && fds[k + 1].revents & (libc::POLLIN | except) != 0 {
+            if !writer && revents[k + 1].intersects(PollFlags::POLLIN | except) {
                 pipes[i].fill();
             }
         }
