@@ -19,7 +19,6 @@
 
 use std::ffi::OsString;
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use s6rs_sys::cli::{errtext, strerror};
@@ -288,8 +287,8 @@ fn decide(
     if opts.doenv {
         let local = match &opts.localname {
             Some(name) => name.clone(),
-            None => match s6rs_sys::fd::unix_local_path(std::io::stdin().as_fd()) {
-                Ok(path) => OsString::from_vec(path),
+            None => match s6rs_sys::socket::local_path(std::io::stdin().as_fd()) {
+                Ok(path) => path.as_os_str().to_owned(),
                 Err(e) => {
                     log.push(format!("fatal: unable to ipc_local: {}", errtext(&e)));
                     return Decision::refuse(111, log);

@@ -10,7 +10,7 @@ use std::os::fd::BorrowedFd;
 
 use s6rs_sys::exec::EnvMod;
 
-use crate::socket::Creds;
+use s6rs_sys::socket::Creds;
 
 /// What the check knows about one client.
 #[derive(Debug, Clone, Copy)]

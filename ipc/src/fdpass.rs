@@ -445,7 +445,7 @@ mod tests {
 
     #[test]
     fn wire_bytes_without_fds() {
-        let (a, b) = crate::socket::pair(false).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
         send(a.as_fd(), b"abc", &[], far()).unwrap();
         let mut buf = [0u8; 16];
         let n = s6rs_sys::fd::read(b.as_fd(), &mut buf).unwrap();
@@ -454,7 +454,7 @@ mod tests {
 
     #[test]
     fn fds_travel_with_their_message() {
-        let (a, b) = crate::socket::pair(false).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
         let (pr, pw) = s6rs_sys::fd::pipe().unwrap();
         send(a.as_fd(), b"one", &[pw.as_fd(), pr.as_fd()], far()).unwrap();
         send(a.as_fd(), b"", &[], far()).unwrap();
@@ -478,7 +478,7 @@ mod tests {
 
     #[test]
     fn large_messages_cross_many_reads_on_a_nonblocking_pair() {
-        let (a, b) = crate::socket::pair(true).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(true).unwrap();
         let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
         let (_pr, pw) = s6rs_sys::fd::pipe().unwrap();
         let mut s = Sender::new();
@@ -503,7 +503,7 @@ mod tests {
 
     #[test]
     fn fds_are_refused_when_not_expected() {
-        let (a, b) = crate::socket::pair(false).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
         let (pr, _pw) = s6rs_sys::fd::pipe().unwrap();
         send(a.as_fd(), b"x", &[pr.as_fd()], far()).unwrap();
         let mut r = Receiver::new(false);
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn oversized_header_is_a_protocol_error_and_sizes_are_checked() {
-        let (a, b) = crate::socket::pair(false).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
         s6rs_sys::fd::write_all(a.as_fd(), &pack_header(MAX_SIZE + 1, 0)).unwrap();
         let e = Receiver::new(true).receive_wait(b.as_fd(), far()).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPROTO));
@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn truncated_message_at_eof_is_an_error() {
-        let (a, b) = crate::socket::pair(false).unwrap();
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
         s6rs_sys::fd::write_all(a.as_fd(), &[0, 0, 0, 9, 0, 0, b'a']).unwrap();
         drop(a);
         let e = Receiver::new(true).receive_wait(b.as_fd(), far()).unwrap_err();

@@ -1,7 +1,7 @@
-//! Unix-domain sockets and the s6 super-server.
+//! Unix-domain sockets and the s6 super-server, on the socket layer of
+//! [`s6rs_sys::socket`] (bind with its `.lock`, listen, accept, connect, peer credentials,
+//! socket names), which s6-socklog and the access check share.
 //!
-//! * [`socket`]: the socket layer (bind with its `.lock`, listen, accept, connect, peer
-//!   credentials, socket names), written once for every program that needs it.
 //! * [`fdpass`]: skalibs' unixmessage framing with fd passing (FORMATS.md §4.1).
 //! * [`check`]: the in-process connection check s6-ipcserverd can run before spawning.
 //! * [`cmd`]: s6-ipcserver-socketbinder, s6-ipcserverd, s6-ipcserver, s6-ipcclient,
@@ -12,4 +12,3 @@
 pub mod check;
 pub mod cmd;
 pub mod fdpass;
-pub mod socket;

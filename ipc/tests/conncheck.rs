@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use s6rs_ipc::check::{ConnCheck, Peer, Verdict};
 use s6rs_ipc::cmd::ipcserverd;
-use s6rs_ipc::socket::{self, Kind};
 use s6rs_sys::exec::{self, EnvMod, Fork};
+use s6rs_sys::socket::{self, Kind};
 
 struct Check {
     seen: u32,

@@ -308,21 +308,6 @@ pub fn mkstemp(template: &Path) -> io::Result<(File, PathBuf)> {
     Ok((file, PathBuf::from(std::ffi::OsString::from_vec(buf))))
 }
 
-/// The longest Unix socket path skalibs reports (`IPCPATH_MAX`): `sun_path` less its NUL.
-pub const IPCPATH_MAX: usize = 107;
-
-/// The path a Unix-domain socket is bound to (`getsockname`), as skalibs `ipc_local` gives
-/// it: the bytes of `sun_path` up to the first NUL, at most [`IPCPATH_MAX`] of them. An
-/// unbound socket (or an abstract one) gives an empty path.
-pub fn unix_local_path(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    // SAFETY: an all-zero sockaddr_un is a valid value.
-    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    syscall!(getsockname(fd.as_raw_fd(), (&mut sa as *mut libc::sockaddr_un).cast(), &mut len))?;
-    let path = sa.sun_path.iter().map(|&c| c as u8).take_while(|&b| b != 0).take(IPCPATH_MAX);
-    Ok(path.collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,5 +20,6 @@ pub mod lock;
 pub mod proc;
 pub mod rlimit;
 pub mod sig;
+pub mod socket;
 pub mod tai;
 pub mod user;

@@ -13,11 +13,11 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use crate::socket::{self, Shut};
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{PollFd, PollFlags};
 use s6rs_sys::sig::Trap;
+use s6rs_sys::socket::{self, Shut};
 
 /// The command line, as upstream's; `-0 -1 -6 -7` are accepted and do nothing.
 pub const SPEC: Spec = Spec {

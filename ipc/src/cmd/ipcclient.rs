@@ -10,7 +10,7 @@ use std::path::Path;
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 
-use crate::socket::{self, Kind, PATH_MAX};
+use s6rs_sys::socket::{self, Kind, PATH_MAX};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {

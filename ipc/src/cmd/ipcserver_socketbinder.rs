@@ -9,7 +9,7 @@ use std::path::Path;
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::chainload;
 
-use crate::socket::{self, Kind};
+use s6rs_sys::socket::{self, Kind};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {

@@ -31,7 +31,7 @@ use s6rs_sys::exec::{EnvMod, Spawner};
 use s6rs_sys::sig::{self, Trap};
 
 use crate::check::{ConnCheck, Peer, Verdict};
-use crate::socket::{self, Creds, SockPath};
+use s6rs_sys::socket::{self, Creds, SockPath};
 
 /// Upstream's options, in usage-line order (a composed s6-ipcserverd may add its own).
 pub const FLAGS: [Flag; 6] = [

@@ -17,8 +17,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +25,7 @@ use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 use s6rs_sys::sig::Trap;
+use s6rs_sys::socket::{self, Kind};
 
 /// The command line, as 2.15's.
 pub const SPEC: Spec = Spec {
@@ -155,80 +155,17 @@ fn parse_opts(args: &[OsString]) -> Result<Opts, Fatal> {
     Ok(o)
 }
 
-/// Binds a Unix datagram socket as skalibs' `ipc_bind_reuse_perms(…, 0777)` does; returns
-/// the socket and the lock on `PATH.lock`, which must stay open.
-fn bind_unix(path: &Path) -> io::Result<(UnixDatagram, std::fs::File)> {
-    let mut lockname = path.as_os_str().to_owned();
-    lockname.push(".lock");
-    let lock = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&lockname)?;
-    if !s6rs_sys::lock::try_lock(lock.as_fd(), true)? {
-        return Err(io::Error::from_raw_os_error(libc::EBUSY));
-    }
-    let _ = std::fs::remove_file(path);
-    let old = s6rs_sys::fd::umask(0);
-    let sock = UnixDatagram::bind(path);
-    s6rs_sys::fd::umask(old);
-    let sock = sock?;
-    sock.set_nonblocking(true)?;
-    Ok((sock, lock))
+/// Binds a non-blocking Unix datagram socket as skalibs' `ipc_bind_reuse_perms(…, 0777)`
+/// does; returns the socket and the lock on `PATH.lock`, which must stay open.
+fn bind_unix(path: &Path) -> io::Result<(UnixDatagram, OwnedFd)> {
+    let sock = socket::socket(Kind::Datagram, true)?;
+    let lock = socket::bind_reuse_perms(sock.as_fd(), path, 0o777)?;
+    Ok((UnixDatagram::from(sock), lock))
 }
 
 /// A non-blocking UDP socket with SO_REUSEADDR, bound to `addr`.
 fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-    // SAFETY: plain socket(2); the result is checked.
-    let raw = unsafe { libc::socket(family, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: raw is a fresh socket we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    let one: libc::c_int = 1;
-    // SAFETY: the option value points to a live int of the given size.
-    unsafe {
-        libc::setsockopt(
-            raw,
-            libc::SOL_SOCKET,
-            libc::SO_REUSEADDR,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    let (storage, len) = sockaddr(addr);
-    // SAFETY: storage holds a sockaddr of `len` bytes for the socket's family.
-    if unsafe { libc::bind(raw, (&storage as *const libc::sockaddr_storage).cast(), len) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(UdpSocket::from(fd))
-}
-
-fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-    let mut st: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
-            let sin = unsafe { &mut *(&mut st as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            sin.sin_family = libc::AF_INET as libc::sa_family_t;
-            sin.sin_port = a.port().to_be();
-            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            // SAFETY: as above, for sockaddr_in6.
-            let sin6 = unsafe { &mut *(&mut st as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
-            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sin6.sin6_port = a.port().to_be();
-            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (st, len as libc::socklen_t)
+    socket::bind_inet(Kind::Datagram, addr, true).map(UdpSocket::from)
 }
 
 /// Drops privileges as upstream does: supplementary groups (with the gid first), then the
@@ -239,7 +176,7 @@ fn drop_privileges(o: &Opts) -> Result<(), Fatal> {
 
 /// The bound socket (a Unix one comes with its lock file, held until exit).
 enum Sock {
-    Unix(UnixDatagram, #[allow(dead_code)] std::fs::File),
+    Unix(UnixDatagram, #[allow(dead_code)] OwnedFd),
     Udp(UdpSocket),
 }
 
@@ -321,8 +258,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     };
     drop_privileges(&o)?;
     let trap = Trap::new(&[libc::SIGTERM]).map_err(|e| Fatal::sys("trap signals", &e))?;
-    // SAFETY: fd 1 was checked open above and stays open.
-    let fd1 = unsafe { BorrowedFd::borrow_raw(1) };
+    // fd 1 was checked open above and stays open.
+    let fd1 = s6rs_sys::fd::stdout();
     s6rs_sys::fd::set_nonblock(fd1, true).map_err(|e| Fatal::sys("set stdout non-blocking", &e))?;
     let ev = EventLoop::new(4).map_err(|e| Fatal::sys("create the event loop", &e))?;
     ev.add(trap.as_fd(), TOKEN_SIG, Watch::Read).map_err(|e| Fatal::sys("register signalfd", &e))?;
@@ -341,8 +278,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 }
 
 fn serve(o: &Opts, sock: &Sock, mut ev: EventLoop, trap: &Trap, out_polled: bool) -> Result<u8, Fatal> {
-    // SAFETY: fd 1 stays open for the life of the process.
-    let fd1 = unsafe { BorrowedFd::borrow_raw(1) };
+    let fd1 = s6rs_sys::fd::stdout();
     let cap = o.linelen * 4;
     let mut out: Vec<u8> = Vec::with_capacity(cap);
     let mut line = vec![0u8; o.linelen + 1];
