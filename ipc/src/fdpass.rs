@@ -7,11 +7,20 @@
 //! and after a short write sends the rest with plain writes. The receiver reads with
 //! `recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC)` into a byte buffer and an fd queue, and
 //! matches fds to messages by count, so a message split over several reads is fine.
+//!
+//! Both go through nix's `sendmsg`/`recvmsg`. The receive side's control buffer is fixed
+//! (on the stack, room for [`MAX_FDS`] fds); the kernel passes at most 253 fds
+//! (`SCM_MAX_FD`) in one message and our sockets enable no other control message, so a
+//! control message is never truncated (MSG_CTRUNC would be ENOBUFS).
 
 use std::collections::VecDeque;
-use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self as nix_socket, ControlMessage, ControlMessageOwned, MsgFlags, RecvMsg, UnixAddr,
+};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{PollFd, PollFlags};
 
@@ -25,8 +34,12 @@ pub const HEADER_LEN: usize = 6;
 /// Bytes read from the socket per `recvmsg` at most.
 const BUF_SIZE: usize = 8192;
 
-/// The control buffer: room for [`MAX_FDS`] fds, aligned for `cmsghdr`.
-const CONTROL_WORDS: usize = (16 + MAX_FDS * 4).div_ceil(8) + 1;
+/// The control buffer's size: a `cmsghdr` and [`MAX_FDS`] fds, rounded up to whole words.
+const CONTROL_LEN: usize = ((16 + MAX_FDS * 4).div_ceil(8) + 1) * 8;
+
+/// The receive side's control buffer, aligned for `cmsghdr`.
+#[repr(C, align(8))]
+struct Control([u8; CONTROL_LEN]);
 
 /// Packs a header. The caller keeps `len <= MAX_SIZE` and `nfds <= MAX_FDS`.
 pub fn pack_header(len: usize, nfds: usize) -> [u8; HEADER_LEN] {
@@ -123,39 +136,19 @@ impl Sender {
 
 /// The first `sendmsg` of a message: all its bytes, and its fds as one SCM_RIGHTS.
 fn send_first(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[OwnedFd]) -> io::Result<usize> {
-    let mut iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
-    let mut control = [0u64; CONTROL_WORDS];
-    // SAFETY: msghdr is plain data; all-zero is valid (no name, no control).
-    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-    hdr.msg_iov = &mut iov;
-    hdr.msg_iovlen = 1;
-    if !fds.is_empty() {
-        let payload = (fds.len() * std::mem::size_of::<libc::c_int>()) as u32;
-        hdr.msg_control = control.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE is arithmetic on its argument.
-        hdr.msg_controllen = unsafe { libc::CMSG_SPACE(payload) } as _;
-        // SAFETY: the control buffer is aligned and CMSG_SPACE(payload) bytes long, so the
-        // first header and its data (CMSG_LEN(payload) bytes) fit inside it.
-        unsafe {
-            let cm = libc::CMSG_FIRSTHDR(&hdr);
-            (*cm).cmsg_level = libc::SOL_SOCKET;
-            (*cm).cmsg_type = libc::SCM_RIGHTS;
-            (*cm).cmsg_len = libc::CMSG_LEN(payload) as _;
-            let data = libc::CMSG_DATA(cm).cast::<libc::c_int>();
-            for (i, fd) in fds.iter().enumerate() {
-                data.add(i).write_unaligned(fd.as_raw_fd());
-            }
-        }
+    let mut raw = [0 as RawFd; MAX_FDS];
+    let n = fds.len().min(MAX_FDS);
+    for (d, fd) in raw.iter_mut().zip(fds) {
+        *d = fd.as_raw_fd();
     }
+    let rights = [ControlMessage::ScmRights(&raw[..n])];
+    let cmsgs: &[ControlMessage<'_>] = if n == 0 { &[] } else { &rights };
+    let iov = [IoSlice::new(bytes)];
     loop {
-        // SAFETY: hdr points at live buffers for the duration of the call.
-        let r = unsafe { libc::sendmsg(sock.as_raw_fd(), &hdr, libc::MSG_NOSIGNAL) };
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match nix_socket::sendmsg::<UnixAddr>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -163,15 +156,10 @@ fn send_first(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[OwnedFd]) -> io::Result
 /// The rest of a message after a short write: plain bytes, no ancillary data.
 fn write_rest(sock: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
     loop {
-        // SAFETY: bytes is a live buffer of the given length.
-        let r =
-            unsafe { libc::send(sock.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
-        if r >= 0 {
-            return Ok(r as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
+        match nix_socket::send(sock.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -346,32 +334,16 @@ impl Receiver {
         if self.end == self.buf.len() || self.fds.len() >= MAX_FDS {
             return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         }
-        let free = &mut self.buf[self.end..];
-        let mut iov = libc::iovec { iov_base: free.as_mut_ptr().cast(), iov_len: free.len() };
-        let mut control = [0u64; CONTROL_WORDS];
-        // SAFETY: msghdr is plain data; all-zero is valid.
-        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
-        hdr.msg_iov = &mut iov;
-        hdr.msg_iovlen = 1;
-        hdr.msg_control = control.as_mut_ptr().cast();
-        hdr.msg_controllen = std::mem::size_of_val(&control) as _;
-        let r = loop {
-            // SAFETY: hdr points at live buffers for the duration of the call.
-            let r = unsafe {
-                libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC)
-            };
-            if r >= 0 {
-                break r as usize;
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+        let mut control = Control([0; CONTROL_LEN]);
+        let mut iov = [IoSliceMut::new(&mut self.buf[self.end..])];
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC;
+        let (r, got) = loop {
+            match nix_socket::recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut control.0), flags) {
+                Ok(msg) => break (msg.bytes, take_fds(&msg)?),
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
             }
         };
-        let got = take_fds(&hdr);
-        if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
-            return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
-        }
         if !got.is_empty() && !self.accept_fds {
             return Err(io::Error::from_raw_os_error(libc::EPROTO));
         }
@@ -381,26 +353,17 @@ impl Receiver {
     }
 }
 
-/// The fds of every SCM_RIGHTS control message in `hdr`, owned (so they close if dropped).
-fn take_fds(hdr: &libc::msghdr) -> Vec<OwnedFd> {
+/// The fds of every SCM_RIGHTS control message of `msg`, owned (so they close if dropped).
+/// ENOBUFS if the kernel truncated the control data (see the module doc: it cannot).
+fn take_fds(msg: &RecvMsg<'_, '_, ()>) -> io::Result<Vec<OwnedFd>> {
     let mut out = Vec::new();
-    // SAFETY: the kernel filled hdr's control buffer with well-formed cmsghdrs within
-    // msg_controllen; the CMSG macros only walk inside it.
-    unsafe {
-        let mut cm = libc::CMSG_FIRSTHDR(hdr);
-        while !cm.is_null() {
-            if (*cm).cmsg_level == libc::SOL_SOCKET && (*cm).cmsg_type == libc::SCM_RIGHTS {
-                let bytes = (*cm).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                let data = libc::CMSG_DATA(cm).cast::<libc::c_int>();
-                for i in 0..bytes / std::mem::size_of::<libc::c_int>() {
-                    // Each fd is new in this process and owned by nobody else.
-                    out.push(OwnedFd::from_raw_fd(data.add(i).read_unaligned()));
-                }
-            }
-            cm = libc::CMSG_NXTHDR(hdr, cm);
+    for cm in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = cm {
+            // SAFETY: this recvmsg installed each fd in this process; nothing else owns it.
+            out.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -467,9 +430,7 @@ mod tests {
         s6rs_sys::fd::write_all(m.fds[0].as_fd(), b"z").unwrap();
         let mut c = [0u8; 1];
         assert_eq!(s6rs_sys::fd::read(pr.as_fd(), &mut c).unwrap(), 1);
-        // SAFETY: F_GETFD on an fd we own.
-        let fl = unsafe { libc::fcntl(m.fds[0].as_raw_fd(), libc::F_GETFD) };
-        assert_ne!(fl & libc::FD_CLOEXEC, 0);
+        assert!(s6rs_sys::fd::is_cloexec(m.fds[0].as_fd()).unwrap());
         let m2 = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
         assert!(m2.data.is_empty() && m2.fds.is_empty());
         drop(a);
@@ -499,6 +460,25 @@ mod tests {
         assert_eq!(got[0].fds.len(), 1);
         assert_eq!(got[1].data, b"tail");
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn the_kernels_most_fds_in_one_message_arrive_whole() {
+        // SCM_MAX_FD: what one sendmsg can carry. The fixed control buffer takes it all
+        // (no MSG_CTRUNC), each fd close-on-exec, and no fd is left over.
+        const SCM_MAX_FD: usize = 253;
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
+        let (pr, pw) = s6rs_sys::fd::pipe().unwrap();
+        let many: Vec<BorrowedFd<'_>> = (0..SCM_MAX_FD).map(|_| pw.as_fd()).collect();
+        send(a.as_fd(), b"many", &many, far()).unwrap();
+        let mut r = Receiver::new(true);
+        let m = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
+        assert_eq!((m.data.as_slice(), m.fds.len()), (&b"many"[..], SCM_MAX_FD));
+        assert!(m.fds.iter().all(|fd| s6rs_sys::fd::is_cloexec(fd.as_fd()).unwrap()));
+        s6rs_sys::fd::write_all(m.fds[SCM_MAX_FD - 1].as_fd(), b"z").unwrap();
+        let mut c = [0u8; 1];
+        assert_eq!(s6rs_sys::fd::read(pr.as_fd(), &mut c).unwrap(), 1);
+        assert!(!r.has_buffered());
     }
 
     #[test]
