@@ -178,23 +178,13 @@ pub mod guard {
     /// Installs the SIGBUS handler (once per process; again is harmless). A fault outside
     /// an armed mapping still kills the process, as it would have without the handler.
     pub fn install() -> io::Result<()> {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if page > 0 {
+        use nix::unistd::{sysconf, SysconfVar};
+        if let Ok(Some(page)) = sysconf(SysconfVar::PAGE_SIZE) {
             PAGE.store(page as usize, SeqCst);
         }
-        // SAFETY: a zeroed sigaction is a valid empty one; its mask is then emptied and
-        // its handler set to a function with the SA_SIGINFO signature.
-        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-        sa.sa_sigaction = on_sigbus as *const () as usize;
-        sa.sa_flags = libc::SA_SIGINFO;
-        // SAFETY: `sa.sa_mask` is a valid sigset_t to initialise.
-        unsafe { libc::sigemptyset(&mut sa.sa_mask) };
-        // SAFETY: installs a handler that only does async-signal-safe work (thread-local
-        // loads and stores, mmap, signal).
-        if unsafe { libc::sigaction(libc::SIGBUS, &sa, std::ptr::null_mut()) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
+        // SAFETY: the handler only does async-signal-safe work (thread-local loads and
+        // stores, mmap, sigaction, lock-free atomics).
+        unsafe { s6rs_sys::sig::catch_with_info(libc::SIGBUS, on_sigbus) }?;
         INSTALLED.store(true, SeqCst);
         Ok(())
     }
@@ -245,8 +235,8 @@ pub mod guard {
         }
         // Not ours (or no memory for zero pages): back to the default action; returning
         // re-runs the faulting access, which then ends the process as if we were not here.
-        // SAFETY: signal() is async-signal-safe.
-        unsafe { libc::signal(libc::SIGBUS, libc::SIG_DFL) };
+        // (A sigaction and lock-free atomics: async-signal-safe.)
+        let _ = s6rs_sys::sig::default(libc::SIGBUS);
     }
 }
 
@@ -263,9 +253,7 @@ mod tests {
     fn refuses_what_is_not_a_regular_file_without_waiting() {
         let fifo = tmp("fifo");
         let _ = std::fs::remove_file(&fifo);
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: a valid path string.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        s6rs_sys::fd::mkfifo(&fifo, 0o600).unwrap();
         // A blocking open of a FIFO with no writer would never return.
         assert_eq!(Mapping::open(&fifo, u64::MAX).unwrap_err().raw_os_error(), Some(libc::EINVAL));
         std::fs::remove_file(&fifo).unwrap();

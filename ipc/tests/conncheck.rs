@@ -86,8 +86,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(5));
     };
     let _ = std::fs::remove_dir_all(&dir);
-    // SAFETY: geteuid/getegid cannot fail.
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (uid, gid) = (s6rs_sys::proc::euid(), s6rs_sys::proc::egid());
     let plen = path.as_os_str().len();
     assert_eq!(
         results[0],

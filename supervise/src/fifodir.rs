@@ -32,8 +32,7 @@ pub fn make(path: &Path, gid: Option<u32>, force: bool) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             let md = std::fs::metadata(path)?;
             // Ownership first, as upstream: someone else's file is EACCES whatever it is.
-            // SAFETY: getuid cannot fail.
-            if md.uid() != unsafe { libc::getuid() } {
+            if md.uid() != s6rs_sys::proc::uid() {
                 return Err(io::Error::from_raw_os_error(libc::EACCES));
             }
             if !md.is_dir() {
@@ -75,13 +74,13 @@ pub fn notify(dir: &Path, event: &[u8]) -> io::Result<usize> {
                 continue;
             }
         };
-        // SAFETY: f is open; a single write of the whole event, as upstream does.
-        let n =
-            unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(&f), event.as_ptr().cast(), event.len()) };
-        if n == event.len() as isize {
-            count += 1;
-        } else if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPIPE) {
-            let _ = std::fs::remove_file(&p);
+        // A single write of the whole event, as upstream does.
+        match fd::write(f.as_fd(), event) {
+            Ok(n) if n == event.len() => count += 1,
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                let _ = std::fs::remove_file(&p);
+            }
+            _ => {}
         }
     }
     Ok(count)

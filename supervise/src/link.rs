@@ -162,8 +162,7 @@ pub fn link(
     deadline: Deadline,
 ) -> io::Result<usize> {
     let states = services.iter().map(|s| supervision(s.dir)).collect::<io::Result<Vec<_>>>()?;
-    // SAFETY: getegid cannot fail.
-    let gid = if opts.public_events { None } else { Some(unsafe { libc::getegid() }) };
+    let gid = if opts.public_events { None } else { Some(s6rs_sys::proc::egid()) };
     let mut listeners = Vec::new();
     let mut linked = 0;
     let mut told_scanner = false;

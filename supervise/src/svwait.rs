@@ -142,8 +142,7 @@ pub struct Watcher {
 impl Watcher {
     /// Subscribes to each service's events, then reads its status.
     pub fn start<S: AsRef<OsStr>>(dirs: &[S]) -> Result<Watcher, Fatal> {
-        // SAFETY: getegid cannot fail.
-        let egid = unsafe { libc::getegid() };
+        let egid = s6rs_sys::proc::egid();
         let mut w = Watcher {
             dirs: Vec::with_capacity(dirs.len()),
             subs: Vec::with_capacity(dirs.len()),

@@ -168,3 +168,21 @@ fn lines_written_during_processing_are_kept() {
     assert_eq!(l.finish(T).0, 0);
     assert_eq!(content(&d), data);
 }
+
+#[test]
+fn processors_inherit_a_closed_stderr_reopened_on_dev_null() {
+    // s6-log started with fd 2 closed runs with fd 2 open on /dev/null (Rust's start-up
+    // and s6-log's own fd check both see to it), and its processor inherits it.
+    let t = TempDir::new("rot-proc-fd2");
+    let d = t.join("d");
+    let proc_ = "?cat; if [ -e /proc/self/fd/2 ]; then echo fd2 open; else echo fd2 closed; fi";
+    let log = log();
+    let args = ["-c", "exec 2>&- \"$0\" \"$@\"", log.to_str().unwrap(), "-d3", proc_, &arg(t.path(), "d")];
+    let mut l = Running::start(std::path::Path::new("/bin/sh"), &args, t.path(), true);
+    l.write(b"line\n");
+    assert!(wait_until(T, || size(&d.join("current")) == 5));
+    l.signal(libc::SIGALRM);
+    assert!(wait_until(T, || archives(&d).len() == 1));
+    assert_eq!(l.finish(T).0, 0);
+    assert_eq!(content(&d), b"line\nfd2 open\n");
+}

@@ -117,8 +117,8 @@ pub fn parse(args: &[OsString]) -> Result<Options, Fatal> {
 /// Serves clients on fd 0 until a signal says to stop; `check`, if given, decides on each
 /// client before its handler is spawned. Returns the exit code (0).
 pub fn serve(o: &Options, check: Option<&mut dyn ConnCheck>) -> Result<u8, Fatal> {
-    // SAFETY: fd 0 is only borrowed here; it is checked below and never closed.
-    let listener = unsafe { BorrowedFd::borrow_raw(0) };
+    // fd 0 is only borrowed here; it is checked below and never closed.
+    let listener = s6rs_sys::fd::stdin();
     match socket::is_socket(listener) {
         Ok(true) => {}
         Ok(false) => return Err(Fatal::bad("stdin is not a socket")),

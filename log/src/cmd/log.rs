@@ -116,16 +116,8 @@ fn sanitize_std_fds() -> io::Result<()> {
     for fd in 0..3 {
         if !s6rs_sys::fd::is_open(fd) {
             let f = std::fs::OpenOptions::new().read(fd == 0).write(fd != 0).open("/dev/null")?;
-            let raw = f.into_raw_fd();
-            if raw != fd {
-                // SAFETY: raw is an fd we own; fd is free (not open); dup2 has no memory effects.
-                let rc = unsafe { libc::dup2(raw, fd) };
-                // SAFETY: raw is ours and no longer needed.
-                unsafe { libc::close(raw) };
-                if rc < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
+            // The fd stays open on /dev/null for the life of the process.
+            let _ = s6rs_sys::fd::move_to(f.into(), fd)?.into_raw_fd();
         }
     }
     Ok(())
@@ -139,16 +131,9 @@ fn park_on_devnull(fd: i32) {
     }
 }
 
-fn stdin() -> BorrowedFd<'static> {
-    // SAFETY: fd 0 is kept open for the whole life of the process (sanitize_std_fds, and
-    // park_on_devnull replaces it rather than closing it).
-    unsafe { BorrowedFd::borrow_raw(0) }
-}
-
-fn stdout() -> BorrowedFd<'static> {
-    // SAFETY: as for stdin, fd 1 stays open.
-    unsafe { BorrowedFd::borrow_raw(1) }
-}
+// fds 0, 1 and 2 are kept open for the whole life of the process (sanitize_std_fds, and
+// park_on_devnull replaces an fd rather than closing it).
+use s6rs_sys::fd::{stdin, stdout};
 
 /// Where each line goes: the compiled script and the output buffers.
 struct Engine {
@@ -215,8 +200,8 @@ impl Engine {
                         scratch.extend_from_slice(line);
                         scratch.push(b'\n');
                     }
-                    // SAFETY: fd 2 is kept open (sanitize_std_fds). If it blocks, too bad.
-                    let _ = s6rs_sys::fd::write_all(unsafe { BorrowedFd::borrow_raw(2) }, scratch);
+                    // If it blocks, too bad.
+                    let _ = s6rs_sys::fd::write_all(s6rs_sys::fd::stderr(), scratch);
                 }
                 Target::Status { path, tmp, size } => {
                     scratch.clear();

@@ -59,20 +59,14 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 }
 
 fn nofile_limit() -> Result<u64, Fatal> {
-    // SAFETY: rlimit is plain data filled by the kernel.
-    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: rl is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } == -1 {
-        return Err(Fatal::sys("getrlimit", &io::Error::last_os_error()));
-    }
-    Ok(rl.rlim_cur)
+    let lim = s6rs_sys::rlimit::get(s6rs_sys::rlimit::NOFILE).map_err(|e| Fatal::sys("getrlimit", &e))?;
+    Ok(lim.soft)
 }
 
 /// Steps 1-4 of the start-up, run under umask 0.
 fn control_init() -> Result<(File, File, File), Fatal> {
     if make_dir("event")? {
-        // SAFETY: getegid cannot fail.
-        let gid = unsafe { libc::getegid() };
+        let gid = s6rs_sys::proc::egid();
         std::os::unix::fs::chown("event", None, Some(gid)).map_err(|e| Fatal::sys("chown event", &e))?;
         std::fs::set_permissions("event", std::fs::Permissions::from_mode(0o3730))
             .map_err(|e| Fatal::sys("chmod event", &e))?;
