@@ -291,7 +291,10 @@ impl Receiver {
                 return Err(io::Error::from_raw_os_error(libc::EPROTO));
             }
             self.want = Some((len, nfds));
-            self.data = Vec::with_capacity(len);
+            // The header's length is the peer's word: reserve for what can arrive in one
+            // read and grow with the bytes that do come, so that 6 bytes cannot make us
+            // allocate 256 MiB.
+            self.data = Vec::with_capacity(len.min(BUF_SIZE));
             self.got_fds = Vec::with_capacity(nfds);
         }
         let Some((len, nfds)) = self.want else { return Ok(None) };
@@ -311,13 +314,35 @@ impl Receiver {
         Ok(Some(Message { data: std::mem::take(&mut self.data), fds: std::mem::take(&mut self.got_fds) }))
     }
 
-    /// One `recvmsg` into the free end of the buffer: the byte count (0 at EOF).
-    fn fill(&mut self, sock: BorrowedFd<'_>) -> io::Result<usize> {
+    /// Appends bytes as if they had been read from the socket, without fds; returns how
+    /// many fit in the buffer (take messages out with [`Receiver::next_buffered`] to make
+    /// room). The decoder without the socket: for tests and fuzzing.
+    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        self.compact();
+        let n = bytes.len().min(self.buf.len() - self.end);
+        self.buf[self.end..self.end + n].copy_from_slice(&bytes[..n]);
+        self.end += n;
+        n
+    }
+
+    /// The next message already whole in the buffer, without reading the socket: what
+    /// [`Receiver::receive`] returns before it reads. A bad header is EPROTO.
+    pub fn next_buffered(&mut self) -> io::Result<Option<Message>> {
+        self.assemble()
+    }
+
+    /// Moves the unread bytes to the front of the buffer.
+    fn compact(&mut self) {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
+    }
+
+    /// One `recvmsg` into the free end of the buffer: the byte count (0 at EOF).
+    fn fill(&mut self, sock: BorrowedFd<'_>) -> io::Result<usize> {
+        self.compact();
         if self.end == self.buf.len() || self.fds.len() >= MAX_FDS {
             return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         }
@@ -385,6 +410,31 @@ mod tests {
 
     fn far() -> Deadline {
         Deadline::from_ms(5000)
+    }
+
+    #[test]
+    fn huge_announced_length_reserves_only_what_arrives() {
+        // Found by the unixmessage fuzz target: a 6-byte header announcing a 256 MiB
+        // payload made the receiver allocate all of it up front.
+        let mut r = Receiver::new(false);
+        assert_eq!(r.feed(&pack_header(MAX_SIZE, 0)), HEADER_LEN);
+        assert!(r.next_buffered().unwrap().is_none());
+        assert!(r.data.capacity() <= BUF_SIZE, "{}", r.data.capacity());
+        let chunk = vec![7u8; 1000];
+        for _ in 0..20 {
+            assert_eq!(r.feed(&chunk), chunk.len());
+            assert!(r.next_buffered().unwrap().is_none());
+        }
+        assert!(r.data.capacity() <= 2 * 20 * chunk.len() + BUF_SIZE);
+        // A message still completes once all of it is there.
+        let mut r = Receiver::new(false);
+        r.feed(&pack_header(20_000, 0));
+        for _ in 0..19 {
+            r.feed(&chunk);
+            assert!(r.next_buffered().unwrap().is_none());
+        }
+        r.feed(&chunk);
+        assert_eq!(r.next_buffered().unwrap().unwrap().data, vec![7u8; 20_000]);
     }
 
     #[test]
