@@ -72,8 +72,10 @@ fn err<T>(msg: &str) -> Result<T, Error> {
     Err(Error(msg.into()))
 }
 
-/// Rewrites an ERE into `regex` crate syntax.
-fn translate(pat: &[u8], flags: Flags) -> Result<String, Error> {
+/// Rewrites an ERE into `regex` crate syntax, for [`compile`] to build with byte-regex,
+/// Unicode-off settings. What POSIX leaves to the regex engine to refuse (an unbalanced
+/// group, a bad interval such as `{2,1}`) may pass here and fail in the build.
+pub fn translate(pat: &[u8], flags: Flags) -> Result<String, Error> {
     let mut out = String::with_capacity(pat.len() * 2);
     let mut i = 0;
     while i < pat.len() {
