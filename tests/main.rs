@@ -4,6 +4,10 @@
 mod support;
 
 mod access;
+/// The fuzz harnesses, shared with the fuzz targets in fuzz/.
+#[path = "../fuzz/harness.rs"]
+mod fuzz_harness;
+mod fuzz_replay;
 mod help;
 mod ipc;
 mod log;

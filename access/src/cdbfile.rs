@@ -130,7 +130,10 @@ impl Cdb {
         // Offsets wrap as the C reader's u32 arithmetic does; `at` catches what falls outside.
         let end = hpos.wrapping_add(hslots.wrapping_shl(3));
         let mut kpos = hpos.wrapping_add(((h >> 8) % hslots).wrapping_shl(3));
-        for _ in 0..hslots {
+        // A walk that stays inside the file repeats itself after at most len/8 slots (a
+        // corrupt `hslots` of 2^29 and more wraps the table onto itself): stop there, with
+        // the answer the full walk would give, instead of spinning up to 2^32 times.
+        for _ in 0..hslots.min((self.as_bytes().len() / 8 + 1) as u32) {
             let slot = self.at(kpos, 8)?;
             let (shash, pos) = (u32_at(slot, 0), u32_at(slot, 4));
             if pos == 0 {
@@ -418,6 +421,30 @@ mod tests {
             assert!(c.verify().is_err());
             assert!(c.check_layout().is_err());
         }
+    }
+
+    #[test]
+    fn find_in_a_table_wrapping_onto_itself_is_bounded() {
+        // Found while writing the access_cdb fuzz target (by reading the probe loop; the
+        // crafted input is in its corpus): table 5, the empty key's, claims 2^29 + 22 slots,
+        // so 8 * slots wraps to 176 bytes and the probe cycles over 22 in-file slots that
+        // never match; the lookup took 2^29 steps (about 10 s) before saying "not found".
+        let mut b = vec![0u8; HEADER];
+        b.extend_from_slice(&[0, 0, 0, 0, 1, 0, 0, 0, b'D']);
+        let hpos = b.len() as u32;
+        for _ in 0..22 {
+            b.extend_from_slice(&(hash(b"") ^ 0x100).to_le_bytes());
+            b.extend_from_slice(&(HEADER as u32).to_le_bytes());
+        }
+        for i in 0..256 {
+            let slots: u32 = if i == 5 { (1 << 29) + 22 } else { 0 };
+            b[i * 8..i * 8 + 4].copy_from_slice(&hpos.to_le_bytes());
+            b[i * 8 + 4..i * 8 + 8].copy_from_slice(&slots.to_le_bytes());
+        }
+        let c = Cdb::from_bytes(b);
+        let start = std::time::Instant::now();
+        assert_eq!(c.find(b"").unwrap(), None);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -97,9 +97,25 @@ impl Zone {
         if name.is_empty() || name == TZDEFAULT {
             return Zone::utc();
         }
-        let parsed = posix::parse(name);
+        Zone::from_rules(posix::parse(name), || load(b"posixrules", tzdir))
+    }
+
+    /// The zone a TZif file's bytes describe, or `None` where glibc rejects the file.
+    /// `size` is what `fstat` reports for the file (see [`TzFile::parse`]).
+    pub fn from_tzif(data: &[u8], size: u64) -> Option<Zone> {
+        TzFile::parse(data, size).map(|f| Zone(Source::File(f)))
+    }
+
+    /// The zone of a POSIX TZ string, as [`Zone::select`] falls back to it: a string naming
+    /// DST without rules takes its transitions from `posixrules`, the bytes of that zone
+    /// file when there is one. The pure half of [`Zone::select`].
+    pub fn from_tz_string(tz: &[u8], posixrules: Option<&[u8]>) -> Zone {
+        Zone::from_rules(posix::parse(tz), || posixrules.and_then(|d| TzFile::parse(d, d.len() as u64)))
+    }
+
+    fn from_rules(parsed: posix::Parsed, posixrules: impl FnOnce() -> Option<TzFile>) -> Zone {
         if let Some((std, dst)) = parsed.wants_posixrules {
-            if let Some(f) = load(b"posixrules", tzdir).and_then(|f| f.with_offsets(std, dst)) {
+            if let Some(f) = posixrules().and_then(|f| f.with_offsets(std, dst)) {
                 return Zone(Source::File(f));
             }
         }

@@ -61,8 +61,7 @@ pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let bytes = name.as_bytes();
-        if bytes.first() == Some(&b'.') || bytes.contains(&b'=') {
+        if !is_variable(name.as_bytes()) {
             continue;
         }
         buf.clear();
@@ -70,6 +69,19 @@ pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
         mods.push((name, value(&mut buf, opts)));
     }
     Ok(mods)
+}
+
+/// Whether a directory entry named `name` is a variable: not a dot file, no `=`.
+pub fn is_variable(name: &[u8]) -> bool {
+    name.first() != Some(&b'.') && !name.contains(&b'=')
+}
+
+/// The value a file holding `contents` gives under `opts` (`None`: unset), as [`read`]
+/// computes it from the file: the same clamp, the same line and blank rules. The pure
+/// half of [`read`], for callers (and fuzzers) that already hold the bytes.
+pub fn value_of(contents: &[u8], opts: &Options) -> Option<OsString> {
+    let read = if opts.noclamp { contents } else { &contents[..contents.len().min(CLAMP)] };
+    value(&mut read.to_vec(), opts)
 }
 
 /// Reads what `value` needs of one file into `buf`.
@@ -227,6 +239,24 @@ mod tests {
         assert_eq!(m["LINES"], Some(vec![b'y'; 5000]));
         let m = read_map(&d, Options { noclamp: true, verbatim: true, ..Options::default() });
         assert_eq!(m["LINES"].as_ref().unwrap().len(), 5000 + 6 - 1);
+    }
+
+    #[test]
+    fn value_of_matches_read_for_every_golden_file() {
+        let d = Dir::new("pure", GOLDEN);
+        for opts in [
+            Options::default(),
+            Options { nochomp: true, ..Options::default() },
+            Options { verbatim: true, ..Options::default() },
+            Options { verbatim: true, nochomp: true, nullis: b'_', ..Options::default() },
+        ] {
+            let from_disk: BTreeMap<_, _> = read(&d.0, &opts).unwrap().into_iter().collect();
+            for (name, body) in GOLDEN.iter().filter(|(n, _)| is_variable(n.as_bytes())) {
+                assert_eq!(from_disk[&OsString::from(name)], value_of(body, &opts), "{name} {opts:?}");
+            }
+            assert_eq!(from_disk.len(), 7);
+        }
+        assert_eq!(value_of(&[b'x'; 5000], &Options::default()).unwrap().len(), CLAMP);
     }
 
     #[test]

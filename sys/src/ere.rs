@@ -54,6 +54,9 @@ const CLASSES: &[&str] = &[
     "xdigit",
 ];
 
+/// The largest interval bound glibc accepts (`RE_DUP_MAX`).
+const RE_DUP_MAX: u32 = 0x7fff;
+
 /// Compiles an ERE given as raw bytes (a command-line word) into a byte regex.
 pub fn compile(pat: &[u8], flags: Flags) -> Result<Regex, Error> {
     let src = translate(pat, flags)?;
@@ -72,8 +75,10 @@ fn err<T>(msg: &str) -> Result<T, Error> {
     Err(Error(msg.into()))
 }
 
-/// Rewrites an ERE into `regex` crate syntax.
-fn translate(pat: &[u8], flags: Flags) -> Result<String, Error> {
+/// Rewrites an ERE into `regex` crate syntax, for [`compile`] to build with byte-regex,
+/// Unicode-off settings. What POSIX leaves to the regex engine to refuse (an unbalanced
+/// group, a bad interval such as `{2,1}`) may pass here and fail in the build.
+pub fn translate(pat: &[u8], flags: Flags) -> Result<String, Error> {
     let mut out = String::with_capacity(pat.len() * 2);
     let mut i = 0;
     while i < pat.len() {
@@ -105,6 +110,15 @@ fn translate(pat: &[u8], flags: Flags) -> Result<String, Error> {
                 let body = &pat[i + 1..i + close];
                 if !body.iter().all(|&b| b.is_ascii_digit() || b == b',') {
                     return err("bad interval");
+                }
+                // glibc refuses a bound above RE_DUP_MAX (REG_ESIZE). Passing one on would
+                // have the regex crate unroll it up to its size limit: seconds of start-up.
+                let too_big = |n: &[u8]| {
+                    n.iter().fold(0u32, |v, &d| (v * 10 + u32::from(d - b'0')).min(RE_DUP_MAX + 1))
+                        > RE_DUP_MAX
+                };
+                if body.split(|&b| b == b',').any(too_big) {
+                    return err("interval bound too large");
                 }
                 out.push('{');
                 // glibc accepts `{,n}` for "at most n"; the regex crate wants `{0,n}`.
@@ -299,6 +313,20 @@ mod tests {
         assert!(compile(b"[abc", LINE).is_err());
         assert!(compile(b"a\\", LINE).is_err());
         assert!(compile(b"(a)\\1", LINE).is_err());
+    }
+
+    #[test]
+    fn interval_bounds_above_re_dup_max_are_refused_quickly() {
+        // Found by the ere fuzz target: `(|ZZZZZZZ\x84\x8f$){677772}` took 12 s to be
+        // refused (the regex crate unrolls the group up to its size limit). glibc refuses
+        // any bound above RE_DUP_MAX (32767) at once.
+        let start = std::time::Instant::now();
+        for p in [&b"(|ZZZZZZZ\x84\x8f$){677772}"[..], b"a{32768}", b"a{1,32768}", b"a{,99999999999}"] {
+            assert!(compile(p, LINE).is_err(), "{}", String::from_utf8_lossy(p));
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert!(m("^a{2,32767}$", b"aaa"));
+        assert!(m("^a{0000000000003}$", b"aaa"));
     }
 
     #[test]

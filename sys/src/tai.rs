@@ -41,8 +41,10 @@ impl Tain {
     }
 
     /// Converts back to Unix (UTC) seconds and nanoseconds. Inverse of [`Tain::from_unix`].
+    /// Labels whose TAI seconds do not fit an `i64` (below `2^62` or from `2^62 + 2^63` on)
+    /// wrap, as they do in skalibs' 64-bit arithmetic.
     pub fn to_unix(self) -> (i64, u32) {
-        let tai = self.sec.wrapping_sub(TAI_MAGIC) as i64 - 10;
+        let tai = (self.sec.wrapping_sub(TAI_MAGIC) as i64).wrapping_sub(10);
         let mut unix = tai;
         for (i, &l) in LEAPS.iter().enumerate() {
             // Entry i takes effect at TAI time l + i + 1 (relative to the 10 s base).
@@ -208,6 +210,17 @@ mod tests {
             }
         }
         assert_eq!(Tain::from_unix(0, 0).sec, TAI_MAGIC + 10);
+    }
+
+    #[test]
+    fn to_unix_of_labels_beyond_i64_wraps_instead_of_overflowing() {
+        // Found by the tai64n fuzz target: @c00000000000000000000000 (TAI seconds 2^63)
+        // overflowed the subtraction of the 10 s base.
+        let t = Tain::parse_label(b"@c00000000000000000000000").unwrap();
+        // i64::MIN - 10 wraps to i64::MAX - 9, less the 27 leap seconds.
+        assert_eq!(t.to_unix(), (i64::MAX - 36, 0));
+        assert_eq!(Tain { sec: 0, nano: 1 }.to_unix(), (-(1 << 62) - 10, 1));
+        assert_eq!(Tain { sec: u64::MAX, nano: 0 }.to_unix().0, -(1i64 << 62) - 11);
     }
 
     #[test]

@@ -34,18 +34,30 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut clock = Clock::new(local);
     let mut stamp = [0u8; MAX_LEN];
     crate::filter::lines(false, |line, terminated, out| {
-        // Upstream converts only lines longer than the label, counting the newline.
-        let mut rest = line;
-        if line.len() + usize::from(terminated) > 25 {
-            if let Some(n) = Tain::parse_label(line).and_then(|t| clock.format(t, &mut stamp)) {
-                out.extend_from_slice(&stamp[..n]);
-                rest = &line[25..];
-            }
-        }
-        out.extend_from_slice(rest);
-        if terminated {
-            out.push(b'\n');
-        }
+        convert(&mut clock, &mut stamp, line, terminated, out)
     })?;
     Ok(0)
+}
+
+/// Appends `line` to `out` with a leading label replaced by its time, then the newline if
+/// the line had one. `stamp` is scratch space. The per-line work of s6-tai64nlocal.
+pub fn convert(
+    clock: &mut Clock,
+    stamp: &mut [u8; MAX_LEN],
+    line: &[u8],
+    terminated: bool,
+    out: &mut Vec<u8>,
+) {
+    // Upstream converts only lines longer than the label, counting the newline.
+    let mut rest = line;
+    if line.len() + usize::from(terminated) > 25 {
+        if let Some(n) = Tain::parse_label(line).and_then(|t| clock.format(t, stamp)) {
+            out.extend_from_slice(&stamp[..n]);
+            rest = &line[25..];
+        }
+    }
+    out.extend_from_slice(rest);
+    if terminated {
+        out.push(b'\n');
+    }
 }
