@@ -240,6 +240,43 @@ fn last_line_timeout_and_remainder() {
     assert_eq!(content(&d), b"first\npartial\nsecond\nhalf-done\n");
 }
 
+/// Like `wait_until`, without sleeping between looks (yielding only): for a test that must
+/// act within microseconds of what it waits for.
+fn spin_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
+
+/// TERM sent while a line is open, then the rest of the line and more: only the rest of
+/// that line is taken, however the logger's loop interleaves the signal with its reads.
+/// The logger has just written a line to `current` (that is what the test waits for) and
+/// may be about to read again; that read must not take what was written after the
+/// signal. Repeated, because the window is a few instructions wide.
+#[test]
+fn sigterm_before_more_input_is_handled_before_reading_it() {
+    let t = TempDir::new("rel-sigfirst");
+    for i in 0..200 {
+        let d = t.join(&format!("d{i}"));
+        let mut l =
+            Running::start(&log(), &["-d3", "-t", "0", &arg(t.path(), &format!("d{i}"))], t.path(), true);
+        l.write(b"second\nhalf");
+        // Polled without pause (still bounded): the signal must follow the write to
+        // `current` closely to land while the logger is between that write and its read.
+        assert!(spin_until(T, || size(&d.join("current")) == 7));
+        l.signal(libc::SIGTERM);
+        l.write(b"-done\nnot taken\n");
+        let (code, _) = l.wait(T);
+        assert_eq!(code, 0);
+        assert_eq!(content(&d), b"second\nhalf-done\n", "round {i}");
+    }
+}
+
 #[test]
 fn protect_ignores_sigterm_until_sighup() {
     let t = TempDir::new("rel-protect");

@@ -257,6 +257,9 @@ struct Input {
     end: usize,
     linelimit: usize,
     ready: bool,
+    /// `ready` was carried over from a read that returned data, not reported by the
+    /// latest wait: nobody has looked at stdin and the signals together since.
+    stale: bool,
     polled: bool,
     verbose: bool,
 }
@@ -294,6 +297,7 @@ impl Input {
             Ok(n) => {
                 self.end += n;
                 self.split(engine);
+                self.stale = true;
                 Read::Data
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -420,6 +424,24 @@ impl Logger {
         self.mode = Mode::Exiting;
     }
 
+    /// Before a read on readiness carried over from the previous read: looks again
+    /// whether stdin holds data, then takes any signal sent before that data.
+    ///
+    /// Between the previous read and this one, output may have been written (a line in
+    /// `current`), and a writer that saw it may then have sent TERM and written more.
+    /// Upstream only reads what its last poll saw readable, with the signals of that poll
+    /// handled first, so such input is read in last-line mode. Here the probe comes
+    /// first: if it sees data written after the signal, the signal is already pending
+    /// and the signalfd read after it takes it.
+    fn recheck_input(&mut self) -> Result<(), Fatal> {
+        self.input.stale = false;
+        if self.input.polled && !readable_now(stdin()).map_err(|e| Fatal::sys("poll stdin", &e))? {
+            self.input.ready = false;
+            return Ok(());
+        }
+        self.handle_signals()
+    }
+
     fn handle_signals(&mut self) -> Result<(), Fatal> {
         while let Some(sig) = self.trap.next().map_err(|e| Fatal::sys("read signalfd", &e))? {
             match sig {
@@ -476,7 +498,11 @@ impl Logger {
             if self.mode == Mode::Exiting && !out_pending && self.engine.logdirs.iter().all(Logdir::idle) {
                 return Ok(());
             }
-            let can_read = self.mode != Mode::Exiting && !(self.block && blocked);
+            let mut can_read = self.mode != Mode::Exiting && !(self.block && blocked);
+            if can_read && self.input.ready && self.input.stale {
+                self.recheck_input()?;
+                can_read = self.mode != Mode::Exiting;
+            }
             // After a read there is output to write and maybe more to read: only look for
             // signals and events, without sleeping, before going round again.
             let mut busy = false;
@@ -510,6 +536,7 @@ impl Logger {
             }
             if inp {
                 self.input.ready = true;
+                self.input.stale = false;
             }
             if outp {
                 self.out_ready = true;
@@ -543,6 +570,16 @@ impl Logger {
             }
         }
     }
+}
+
+/// Whether `fd` has data (or end of file) to read right now, level-triggered: the
+/// event loop is edge-triggered and only reports new arrivals.
+fn readable_now(fd: BorrowedFd<'_>) -> io::Result<bool> {
+    use s6rs_sys::event::{PollFd, PollFlags};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    // A zero timeout never sleeps, so this poll cannot be interrupted (EINTR).
+    s6rs_sys::event::poll(&mut fds, Deadline::At(std::time::Instant::now()))?;
+    Ok(fds[0].revents().is_some_and(|r| !r.is_empty()))
 }
 
 /// Registers `fd`; false when it cannot be polled (a regular file or /dev/null, which are
@@ -607,6 +644,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             end: 0,
             linelimit: opts.linelimit,
             ready: true,
+            stale: false,
             polled: in_polled,
             verbose,
         },
