@@ -25,8 +25,12 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Fatal, EXIT_EXEC, EXIT_NOTFOUND};
 
+mod fork;
 mod spawner;
+mod wait;
+pub use fork::{doublefork, fork, Fork};
 pub use spawner::Spawner;
+pub use wait::{reap, try_wait, wait, wait_any, WaitStatus};
 
 /// One environment change: set `name` to a value, or unset it (`None`).
 pub type EnvMod = (OsString, Option<OsString>);
@@ -624,160 +628,11 @@ pub fn reset_for_exec() -> io::Result<()> {
     crate::sig::restore_inherited()
 }
 
-/// Which side of a fork we are on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fork {
-    /// The original process; the pid is the new child's (the grandchild's after
-    /// [`doublefork`]).
-    Parent(i32),
-    /// The new process.
-    Child,
-}
-
-/// How many threads this process runs, from `/proc/self/stat` (`None` if unreadable).
-fn thread_count() -> Option<u64> {
-    let stat = std::fs::read("/proc/self/stat").ok()?;
-    // Field 20, counted after the parenthesised command name (which may hold spaces).
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(17)?.parse().ok()
-}
-
-/// `fork(2)`. Refused (EAGAIN) when the process runs more than one thread: the child of a
-/// multi-threaded parent may find locks (malloc's, stdio's) held forever by threads that do
-/// not exist in it. s6 programs fork only while single-threaded, before any helper thread.
-pub fn fork() -> io::Result<Fork> {
-    if thread_count().is_some_and(|n| n > 1) {
-        return Err(io::Error::from_raw_os_error(libc::EAGAIN));
-    }
-    // SAFETY: the process is single-threaded (checked above), so the child gets a consistent
-    // copy of every lock and allocator state and may run ordinary Rust code.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        0 => Ok(Fork::Child),
-        pid => Ok(Fork::Parent(pid)),
-    }
-}
-
-/// skalibs `doublefork`: the caller continues as the grandchild (`Child`), or as the
-/// original process with the grandchild's pid (`Parent`). The intermediate child is reaped
-/// here, so the grandchild is reparented to the nearest subreaper and the parent never
-/// has to wait for it.
-pub fn doublefork() -> io::Result<Fork> {
-    let (r, w) = crate::fd::pipe()?;
-    match fork()? {
-        Fork::Child => {
-            drop(r);
-            match fork() {
-                Ok(Fork::Child) => {
-                    drop(w);
-                    Ok(Fork::Child)
-                }
-                Ok(Fork::Parent(pid)) => {
-                    let _ = crate::fd::write_all(w.as_fd(), &pid.to_ne_bytes());
-                    // SAFETY: _exit ends the intermediate process without running Rust or
-                    // libc exit handlers, which belong to the original process.
-                    unsafe { libc::_exit(0) }
-                }
-                // SAFETY: as above; the parent reads EOF and reports the failure.
-                Err(_) => unsafe { libc::_exit(111) },
-            }
-        }
-        Fork::Parent(mid) => {
-            drop(w);
-            let mut buf = [0u8; 4];
-            let mut got = 0;
-            while got < buf.len() {
-                match crate::fd::read(r.as_fd(), &mut buf[got..])? {
-                    0 => break,
-                    n => got += n,
-                }
-            }
-            wait(mid)?;
-            if got < buf.len() {
-                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
-            }
-            Ok(Fork::Parent(i32::from_ne_bytes(buf)))
-        }
-    }
-}
-
 fn check(rc: libc::c_int) -> io::Result<()> {
     if rc == 0 {
         Ok(())
     } else {
         Err(io::Error::from_raw_os_error(rc))
-    }
-}
-
-/// A raw `waitpid` status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WaitStatus(pub i32);
-
-impl WaitStatus {
-    /// The exit code if the process exited normally.
-    pub fn exit_code(self) -> Option<i32> {
-        libc::WIFEXITED(self.0).then(|| libc::WEXITSTATUS(self.0))
-    }
-
-    /// The signal number if the process was killed by a signal.
-    pub fn signal(self) -> Option<i32> {
-        libc::WIFSIGNALED(self.0).then(|| libc::WTERMSIG(self.0))
-    }
-
-    /// skalibs `wait_estatus`: the exit code, or 128 + signal.
-    pub fn estatus(self) -> u8 {
-        match (self.exit_code(), self.signal()) {
-            (Some(c), _) => c as u8,
-            (None, Some(s)) => (128 + s).min(255) as u8,
-            _ => 0,
-        }
-    }
-}
-
-/// Reaps one terminated child without blocking: `None` when there is none to reap now.
-pub fn reap() -> io::Result<Option<(i32, WaitStatus)>> {
-    let mut status = 0;
-    match syscall!(waitpid(-1, &mut status, libc::WNOHANG)) {
-        Ok(0) => Ok(None),
-        Ok(pid) => Ok(Some((pid, WaitStatus(status)))),
-        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Checks without blocking whether the child `pid` has terminated, reaping it if so. ECHILD
-/// (not our child) is an error.
-pub fn try_wait(pid: i32) -> io::Result<Option<WaitStatus>> {
-    let mut status = 0;
-    match syscall!(waitpid(pid, &mut status, libc::WNOHANG))? {
-        0 => Ok(None),
-        _ => Ok(Some(WaitStatus(status))),
-    }
-}
-
-/// Waits (blocking) for a specific child.
-pub fn wait(pid: i32) -> io::Result<WaitStatus> {
-    let mut status = 0;
-    loop {
-        match syscall!(waitpid(pid, &mut status, 0)) {
-            Ok(_) => return Ok(WaitStatus(status)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// Waits (blocking) for any child to terminate; EINTR is retried. ECHILD is returned as an
-/// error: there is nothing left to wait for.
-pub fn wait_any() -> io::Result<(i32, WaitStatus)> {
-    let mut status = 0;
-    loop {
-        match syscall!(waitpid(-1, &mut status, 0)) {
-            Ok(pid) => return Ok((pid, WaitStatus(status))),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
     }
 }
 
@@ -830,21 +685,6 @@ mod tests {
         let mut c = Command::new(&["sh", "-c", "test \"$(pwd)\" = /"]).unwrap();
         c.cwd(Path::new("/")).unwrap();
         assert_eq!(wait(c.spawn().unwrap()).unwrap().exit_code(), Some(0));
-    }
-
-    #[test]
-    fn thread_count_reads_proc() {
-        assert!(thread_count().is_some_and(|n| n >= 1));
-    }
-
-    #[test]
-    fn fork_is_refused_when_multithreaded() {
-        // The test harness runs tests on several threads (and its main thread waits), so a
-        // fork here must be refused rather than risk a child with a stuck allocator lock.
-        let helper = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
-        let err = fork().unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EAGAIN));
-        helper.join().unwrap();
     }
 
     #[test]
