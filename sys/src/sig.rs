@@ -171,6 +171,31 @@ static WAS_IGNORED: AtomicU64 = AtomicU64::new(0);
 // The mask before this process first changed it, whole (real-time signals included).
 static MASK_BEFORE: OnceLock<SigSet> = OnceLock::new();
 static PIPE_RECORDED: AtomicBool = AtomicBool::new(false);
+// Signals this module ever installed a handler for an asynchronous signal for
+// ([`interrupt_with`]).
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this process ever installed a handler of its own for an asynchronous signal
+/// (only [`interrupt_with`] does; [`catch_with_info`]'s are for faults, which no mask holds
+/// off): if not, no code of ours can run in signal context but on a fault, and a spawn need
+/// not block signals across its clone.
+pub(crate) fn has_handlers() -> bool {
+    HANDLED.load(Ordering::Relaxed) != 0
+}
+
+/// Signals among `sigs` that have a handler installed outside this module (Rust's runtime
+/// puts SIGSEGV and SIGBUS handlers in before `main`, unless they came ignored), as bits.
+pub(crate) fn foreign_handlers(sigs: &[i32]) -> u64 {
+    let mut bits = 0;
+    for &sig in sigs {
+        if sigaction(sig, None)
+            .is_ok_and(|a| a.sa_sigaction != libc::SIG_DFL && a.sa_sigaction != libc::SIG_IGN)
+        {
+            bits |= 1 << (sig - 1);
+        }
+    }
+    bits
+}
 
 // Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE, to
 // learn whether the parent had SIGPIPE ignored. It lives beside the statics it writes, so
@@ -308,6 +333,9 @@ extern "C" fn wake(_: libc::c_int) {}
 pub fn interrupt_with(sig: i32) -> io::Result<()> {
     let old = sigaction(sig, Some(&action(wake as extern "C" fn(libc::c_int) as libc::sighandler_t, 0)))?;
     note_change(sig, old.sa_sigaction == libc::SIG_IGN);
+    if (1..=64).contains(&sig) {
+        HANDLED.fetch_or(1 << (sig - 1), Ordering::Relaxed);
+    }
     Ok(())
 }
 

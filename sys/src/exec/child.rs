@@ -69,26 +69,15 @@ impl SigPlan {
 }
 
 /// Signals with a handler installed before `main` (Rust's runtime puts SIGSEGV and SIGBUS
-/// handlers in for stack overflows, unless they came ignored), found on the first spawn.
-/// Every other disposition this process changes goes through [`crate::sig`], which
-/// records it.
+/// handlers in for stack overflows), looked up on the first spawn. Every disposition this
+/// process changes later goes through [`crate::sig`], which records it.
 fn runtime_handlers() -> u64 {
     static FOUND: AtomicU64 = AtomicU64::new(u64::MAX);
     let known = FOUND.load(Ordering::Relaxed);
     if known != u64::MAX {
         return known;
     }
-    let mut bits = 0;
-    for sig in [libc::SIGSEGV, libc::SIGBUS] {
-        // SAFETY: querying only (null new action); sa is plain data.
-        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-        if unsafe { libc::sigaction(sig, std::ptr::null(), &mut sa) } == 0
-            && sa.sa_sigaction != libc::SIG_DFL
-            && sa.sa_sigaction != libc::SIG_IGN
-        {
-            bits |= 1 << (sig - 1);
-        }
-    }
+    let bits = crate::sig::foreign_handlers(&[libc::SIGSEGV, libc::SIGBUS]);
     FOUND.store(bits, Ordering::Relaxed);
     bits
 }
@@ -155,7 +144,7 @@ impl Default for Plan {
 
 /// Everything a child reads, built before the clone: its own copy of the command's strings
 /// plus the `PATH` candidates and messages, and the pointer arrays into them and into the
-/// C library's environment. Reused by a [`super::Spawner`] slot, so a warm slot allocates
+/// C library's environment (that array itself when the command changes nothing in it). Reused by a [`super::Spawner`] slot, so a warm slot allocates
 /// nothing.
 #[derive(Default)]
 pub(super) struct Image {
@@ -173,17 +162,21 @@ impl Image {
     /// Fills the image from `cmd`, with the signal state `sigs` and `exec_msg` as what the
     /// child prints before the error text when it fails after the spawn has returned.
     pub(super) fn fill(&mut self, cmd: &Command, sigs: SigPlan, exec_msg: &[u8]) -> io::Result<()> {
-        let s = &mut self.strings;
-        s.clear();
-        s.extend_from_slice(&cmd.strings);
         // The environment's PATH, as the C library's execvp reads it: ours, not the
         // child's changed one.
-        self.envp.clear();
-        env::current(&mut self.envp);
+        let environ = env::current();
         // SAFETY: the C library's strings, which stay as they are (see env::current).
-        let path = unsafe { env::path(&self.envp) };
+        let path = unsafe { env::path(env::entries(environ)) };
+        let prog = cmd.file();
+        let s = &mut self.strings;
+        s.clear();
+        // Room for everything but the lock's messages at once: one allocation, at most, for
+        // a fresh image.
+        let dirs = path.iter().filter(|&&b| b == b':').count() + 1;
+        s.reserve(cmd.strings.len() + path.len() + dirs * (prog.len() + 3) + exec_msg.len());
+        s.extend_from_slice(&cmd.strings);
         self.offs.clear();
-        env::candidates::<io::Error>(cmd.file(), path, |parts| {
+        env::candidates::<io::Error>(prog, path, |parts| {
             self.offs.push(s.len());
             for p in parts {
                 s.extend_from_slice(p);
@@ -217,13 +210,22 @@ impl Image {
         self.argv.clear();
         self.argv.extend(cmd.argv.iter().map(|&o| cstr(o)));
         self.argv.push(std::ptr::null());
-        for &(off, nlen, sets) in &cmd.env {
-            let name = &s[off..off + nlen];
-            // SAFETY: every entry is a NUL-terminated string (ours or the C library's).
-            let named = |e: &*const c_char, n: &[u8]| unsafe { env::c_named(*e, n) };
-            env::apply(&mut self.envp, name, sets.then(|| cstr(off)), named);
-        }
-        self.envp.push(std::ptr::null());
+        // Without changes the child gets the C library's array as it is: no copy.
+        self.envp.clear();
+        let envp = if cmd.env.is_empty() {
+            environ
+        } else {
+            // SAFETY: the C library's strings, as above.
+            self.envp.extend(unsafe { env::entries(environ) });
+            for &(off, nlen, sets) in &cmd.env {
+                let name = &s[off..off + nlen];
+                // SAFETY: every entry is a NUL-terminated string (ours or the C library's).
+                let named = |e: &*const c_char, n: &[u8]| unsafe { env::c_named(*e, n) };
+                env::apply(&mut self.envp, name, sets.then(|| cstr(off)), named);
+            }
+            self.envp.push(std::ptr::null());
+            self.envp.as_ptr()
+        };
         self.tries.clear();
         self.tries.extend(self.offs.iter().map(|&o| cstr(o)));
         self.dups.clear();
@@ -242,7 +244,7 @@ impl Image {
             tries: self.tries.as_ptr(),
             ntries: self.tries.len(),
             argv: self.argv.as_ptr(),
-            envp: self.envp.as_ptr(),
+            envp,
             exec_msg: msg(exec_at),
             open_msg: msg(open_at),
             lock_msg: msg(lock_at),

@@ -20,18 +20,30 @@ extern "C" {
     static environ: *const *const c_char;
 }
 
-/// Appends the current environment's entries to `out`: pointers to the C library's strings,
-/// valid as long as nothing changes the environment. s6-rs programs that spawn are
-/// single-threaded and set their environment, if at all, before they start children.
-pub(super) fn current(out: &mut Vec<*const c_char>) {
-    // SAFETY: reading the NULL-terminated `environ` array; see above for why it holds still.
-    unsafe {
-        let mut p = environ;
-        while !p.is_null() && !(*p).is_null() {
-            out.push(*p);
-            p = p.add(1);
+/// The current environment: the C library's NULL-terminated array of `NAME=value`
+/// strings, valid as long as nothing changes the environment. s6-rs programs that spawn
+/// are single-threaded and set their environment, if at all, before they start children.
+pub(super) fn current() -> *const *const c_char {
+    // SAFETY: reading the pointer; see above for why what it points to holds still.
+    unsafe { environ }
+}
+
+/// The entries of a NULL-terminated array of C strings.
+///
+/// # Safety
+/// `env` must be null or a NULL-terminated array that outlives the iterator.
+pub(super) unsafe fn entries(env: *const *const c_char) -> impl Iterator<Item = *const c_char> {
+    let mut p = env;
+    std::iter::from_fn(move || {
+        // SAFETY: we stop at the NULL entry, which the caller guarantees.
+        let e = if p.is_null() { std::ptr::null() } else { unsafe { *p } };
+        if e.is_null() {
+            return None;
         }
-    }
+        // SAFETY: the next entry exists, since this one was not the terminator.
+        p = unsafe { p.add(1) };
+        Some(e)
+    })
 }
 
 /// One step of skalibs' `env_merge` on entries of any representation: the first entry for
@@ -64,9 +76,9 @@ pub(super) unsafe fn c_named(e: *const c_char, name: &[u8]) -> bool {
 /// The value of `PATH` among `env`'s entries, or [`DEFAULT_PATH`].
 ///
 /// # Safety
-/// Every pointer in `env` must be a NUL-terminated string that outlives the result.
-pub(super) unsafe fn path<'a>(env: &[*const c_char]) -> &'a [u8] {
-    for &e in env {
+/// Every entry must be a NUL-terminated string that outlives the result.
+pub(super) unsafe fn path<'a>(env: impl IntoIterator<Item = *const c_char>) -> &'a [u8] {
+    for e in env {
         // SAFETY: the caller's strings.
         if unsafe { c_named(e, b"PATH") } {
             // SAFETY: as above; the value starts after "PATH=".
@@ -138,9 +150,14 @@ mod tests {
     #[test]
     fn path_defaults_to_skalibs_default() {
         let owned = [c"HOME=/", c"PATHX=/no", c"PATH=/a:/b"];
-        let ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
-        // SAFETY: pointers to the static C strings above.
-        assert_eq!(unsafe { path(&ptrs) }, b"/a:/b");
-        assert_eq!(unsafe { path(&ptrs[..2]) }, DEFAULT_PATH);
+        let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        // SAFETY: a NULL-terminated array of the static C strings above.
+        let all: Vec<_> = unsafe { entries(ptrs.as_ptr()) }.collect();
+        assert_eq!(all.len(), 3);
+        // SAFETY: as above.
+        assert_eq!(unsafe { path(all.iter().copied()) }, b"/a:/b");
+        assert_eq!(unsafe { path(all[..2].iter().copied()) }, DEFAULT_PATH);
+        assert_eq!(unsafe { entries(std::ptr::null()) }.count(), 0);
     }
 }

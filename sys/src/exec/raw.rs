@@ -85,12 +85,15 @@ mod imp {
     }
 
     /// `clone(flags, stack, NULL, ctid, 0)`; the child calls `f(arg)` on `stack` and exits
-    /// with its result, never returning here. Returns the child's pid or `-errno`.
+    /// with its result, never returning here. Returns the child's pid or `-errno`. A null
+    /// `stack` leaves the child on our stack pointer: it then runs below our frame.
     ///
     /// # Safety
     /// `stack` must be the 16-byte aligned top of memory the child may use as its stack
-    /// until it execs or exits (in our memory with `CLONE_VM`, else in its copy of it), and
-    /// `f` must only make calls of this module on memory that stays valid as long.
+    /// until it execs or exits (in our memory with `CLONE_VM`, else in its copy of it), or
+    /// null if we do not run until then (`CLONE_VFORK`) or the child has its own copy of
+    /// our memory; `f` must only make calls of this module on memory that stays valid as
+    /// long.
     pub(in super::super) unsafe fn clone(
         flags: usize,
         stack: *mut libc::c_void,
@@ -100,7 +103,9 @@ mod imp {
     ) -> isize {
         let ret: isize;
         // SAFETY: the Linux x86_64 clone convention (flags, stack, ptid, ctid, tls). The
-        // child starts on `stack` (16-byte aligned, so aligned for the call) with every
+        // child starts on `stack` (16-byte aligned, so aligned for the call), or on our
+        // stack pointer if it is null (aligned for a call too, since this block may push:
+        // no `nostack`, so nothing of ours lives in the red zone below it), with every
         // register but rax, rcx and r11 as they were, calls f(arg) and exits; it never
         // comes back into this function's frame.
         unsafe {

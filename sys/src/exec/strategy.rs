@@ -22,11 +22,11 @@
 //! gives the child its own copy of our memory, stack included: a fork of a small static
 //! process (a supervisor) is cheap, and it keeps no memory around between spawns.
 //!
-//! Signals are blocked in the caller across the clone, so the child starts with all of
-//! them blocked and none can run a handler of ours before the routine resets it.
+//! If this process has a signal handler of its own, signals are blocked in the caller
+//! across the clone, so the child starts with all of them blocked and no handler of ours
+//! can run in it before the routine resets it.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -38,8 +38,8 @@ use super::spawner::{Slot, Spawner, Stack};
 /// How the child is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Strategy {
-    /// `clone(CLONE_VM|CLONE_VFORK)` on a stack in the caller's frame: the caller sleeps
-    /// until the child execs or exits.
+    /// `clone(CLONE_VM|CLONE_VFORK)`, the child on our stack below the caller's frame: the
+    /// caller sleeps until the child execs or exits.
     Vfork,
     /// `clone(CLONE_VM)` on a [`Spawner`] slot's stack; the kernel clears the slot's word
     /// when the child leaves our memory (`CLONE_CHILD_CLEARTID`).
@@ -103,14 +103,6 @@ fn spawn_from(
     start(image, strategy, release, cmd.newpidns, slot)
 }
 
-/// A stack for a child made by [`Strategy::Vfork`] (in our memory, while we sleep) or
-/// [`Strategy::Fork`] (in its copy of it). The routine needs well under a page of it; see
-/// the test `child_routine_stack_use_is_small`.
-#[repr(C, align(16))]
-struct LocalStack([u8; LOCAL_STACK]);
-
-pub(super) const LOCAL_STACK: usize = 16 * 1024;
-
 /// Makes the child and waits until the release point; on a failure before it, reaps the
 /// child and returns the error.
 fn start(
@@ -133,26 +125,38 @@ fn start(
     if newpidns {
         flags |= libc::CLONE_NEWPID as usize;
     }
-    let mut local = MaybeUninit::<LocalStack>::uninit();
+    // Without a slot, no stack is given: the child runs below our current frame, on our
+    // stack (Vfork: we sleep in the clone meanwhile, as vfork's parent does) or on its copy
+    // of it (Fork). A stack of its own in our frame would dirty pages of every caller's
+    // stack for good: 16 kB more private memory per supervisor.
     let (top, ctid) = match slot {
         Some((busy, stack)) => {
             busy.store(1, Ordering::Relaxed);
             (stack.top(), busy.as_ptr())
         }
-        // SAFETY: one past the end of our local stack (16-byte aligned, as is its length).
-        None => (unsafe { local.as_mut_ptr().cast::<u8>().add(LOCAL_STACK).cast() }, std::ptr::null_mut()),
+        None => (std::ptr::null_mut(), std::ptr::null_mut()),
     };
     let plan: *const child::Plan = image.plan();
+    // A handler of ours could run in the child, on our memory, between the clone and the
+    // routine's reset of it: then signals are blocked across the clone, so the child starts
+    // with all of them blocked. Without such a handler (the usual case: traps are
+    // signalfds, and the kernel forces fault signals through any mask anyway) the two
+    // system calls are saved on every spawn.
+    let block = crate::sig::has_handlers();
     let mut old = 0u64;
     // SAFETY: blocking every signal (the kernel leaves SIGKILL and SIGSTOP alone) into `old`,
-    // then the clone: the child runs the routine on `top` and reads only the image, which
-    // stays untouched until it execs or exits: Vfork holds us in the call until then,
-    // Pooled keeps the slot busy until the kernel clears `ctid`, Fork's child reads its own
-    // copy. `local` lives until this function returns, after the Vfork child is gone.
+    // then the clone: the child runs the routine on `top` (or below our frame) and reads
+    // only the image, which stays untouched until it execs or exits: Vfork holds us in the
+    // call until then, Pooled keeps the slot busy until the kernel clears `ctid`, Fork's
+    // child reads its own copy.
     let pid = unsafe {
-        raw::set_mask(!0, &mut old);
+        if block {
+            raw::set_mask(!0, &mut old);
+        }
         let pid = raw::clone(flags, top, ctid, child::entry, plan.cast_mut().cast());
-        raw::set_mask(old, std::ptr::null_mut());
+        if block {
+            raw::set_mask(old, std::ptr::null_mut());
+        }
         pid
     };
     if pid < 0 {

@@ -226,7 +226,10 @@ fn every_way_resets_signals_identically() {
     let _g = serial();
     // SIGTTIN ignored behind sig's back, as if inherited; SIGPIPE ignored by Rust's runtime;
     // SIGUSR2 blocked. Children get the first as it is, the second at default, nothing
-    // blocked.
+    // blocked. A handler of ours (SIGWINCH's) makes every spawn from now on block all
+    // signals across its clone: the child must unblock them all the same.
+    crate::sig::interrupt_with(libc::SIGWINCH).unwrap();
+    assert!(crate::sig::has_handlers());
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: a disposition and a mask nothing in these tests relies on; undone below.
     unsafe {
@@ -242,6 +245,7 @@ fn every_way_resets_signals_identically() {
         libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
         libc::signal(libc::SIGTTIN, libc::SIG_DFL);
     }
+    crate::sig::default(libc::SIGWINCH).unwrap();
     let (code, out) = &outs[0];
     assert_eq!(*code, Some(0), "{out}");
     assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
@@ -296,7 +300,8 @@ fn the_report_pipe_survives_placements_on_every_low_number() {
     // Whatever numbers the report pipe gets, the child places something on each of them:
     // the pipe must be kept apart, or the exec's ENOENT would never come back.
     let (_r, w) = crate::fd::pipe().unwrap();
-    let high = crate::fd::dup_min(w.as_fd(), 200).unwrap();
+    // Far from the fixed numbers other tests of this crate dup onto (fd.rs uses 200).
+    let high = crate::fd::dup_min(w.as_fd(), 700).unwrap();
     let mut c = Command::new(&["/nonexistent/prog"]).unwrap();
     for n in 3..100 {
         c.fd(high.as_fd(), n).unwrap();
@@ -402,8 +407,6 @@ fn child_routine_stack_use_is_small() {
         let lowest = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
         most = most.max(bytes.len() - lowest);
     }
-    assert!(
-        most > 0 && most <= super::strategy::LOCAL_STACK / 4,
-        "the child routine used {most} bytes of stack"
-    );
+    // Vfork and Fork children run below the caller's frame: the routine must need little.
+    assert!(most > 0 && most <= 4096, "the child routine used {most} bytes of stack");
 }
