@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use s6rs_sys::cli::{warn, warn_sys, Fatal};
 use s6rs_sys::deadline::Deadline;
-use s6rs_sys::exec::{Command, WaitStatus};
+use s6rs_sys::exec::{Command, Report, WaitStatus};
 use s6rs_sys::fd::open_trunc;
 use s6rs_sys::tai::Tain;
 
@@ -522,7 +522,7 @@ impl Logdir {
             .fd(state.as_fd(), 4)?
             .fd(newstate.as_fd(), 5)?
             .cwd(&n.dir)?;
-        cmd.spawn()
+        cmd.spawn(Report::ExecFailure)
     }
 
     /// Archives `path` as `@now.<suffix>` (link + unlink; an empty file, or one already

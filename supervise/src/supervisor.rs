@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use s6rs_sys::cli::{warn, warn_sys, Fatal, EXIT_BUG};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
-use s6rs_sys::exec::{Command, WaitStatus};
+use s6rs_sys::exec::{Command, Report, WaitStatus};
 use s6rs_sys::sig::{self, Trap};
 use s6rs_sys::tai::Tain;
 
@@ -468,8 +468,7 @@ impl Supervisor {
             Err(e) => return self.start_failed("prepare ./run", &e),
         };
         cmd.setsid();
-        let newpidns = self.check_flag("flag-newpidns");
-        if newpidns {
+        if self.check_flag("flag-newpidns") {
             cmd.new_pid_ns();
         }
         let lockfd = self.read_fd("lock-fd");
@@ -505,18 +504,12 @@ impl Supervisor {
                 Err(e) => return self.start_failed("create notification pipe", &e),
             }
         }
-        // The common case forks and returns at once: posix_spawn would hold the supervisor
-        // until ./run had exec'd, delaying the `u` event (and s6-svc -wu) by the exec. A
-        // ./run that is missing or not executable is caught here first, so it still gets
-        // the warning and the 60-second retry; an exec that fails later (a bad interpreter)
-        // shows as ./run dying with 126 or 127, as in s6 2.11. Namespaces and locks need
-        // the reporting spawn path.
-        let spawned = if !newpidns && lockfd.is_none() && s6rs_sys::exec::is_executable(Path::new("./run")) {
-            let msg = format!("{}: warning: unable to spawn ./run: ", s6rs_sys::cli::prog());
-            cmd.fork_exec(msg.as_bytes())
-        } else {
-            cmd.spawn()
-        };
+        // The supervisor must not wait for the exec (that would delay the `u` event, and
+        // s6-svc -wu, by the exec), but a ./run that is missing or not executable is its
+        // error, with the warning and the 60-second retry; an exec that fails later (a bad
+        // interpreter) shows as ./run dying with 126 or 127, as in s6 2.11.
+        let msg = format!("{}: warning: unable to spawn ./run: ", s6rs_sys::cli::prog());
+        let spawned = cmd.spawn(Report::Missing(msg.as_bytes()));
         let pid = match spawned {
             Ok(pid) => pid,
             Err(e) => return self.start_failed("spawn ./run", &e),
@@ -575,7 +568,7 @@ impl Supervisor {
             self.name.clone(),
             OsString::from(dead.to_string()),
         ];
-        let spawned = Command::new(&args).and_then(|mut c| c.setsid().spawn());
+        let spawned = Command::new(&args).and_then(|mut c| c.setsid().spawn(Report::ExecFailure));
         match spawned {
             Ok(pid) => {
                 let ms = self.read_uint("timeout-finish").unwrap_or(FINISH_TIMEOUT_MS);

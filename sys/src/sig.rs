@@ -126,13 +126,23 @@ impl SigSet {
         Signal::try_from(sig).is_ok_and(|s| self.0.contains(s))
     }
 
-    /// The raw set, for posix_spawn attributes.
+    /// The raw set, for the system calls nix has no form for.
     pub fn raw(&self) -> &libc::sigset_t {
         self.0.as_ref()
     }
 
+    /// The set as the kernel takes it (bit `n - 1` for signal `n`, real-time signals
+    /// included): the first word of the C library's `sigset_t`.
+    pub(crate) fn kernel_bits(&self) -> u64 {
+        let raw: *const libc::sigset_t = self.0.as_ref();
+        // SAFETY: a sigset_t is at least 64 bits long on Linux, and its first 64 bits are the
+        // kernel's set of signals 1 to 64.
+        unsafe { raw.cast::<u64>().read_unaligned() }
+    }
+
     /// The set of the signals whose bits (`n - 1` for signal `n`) are set in `bits`, as
     /// [`of`](SigSet::of) takes them.
+    #[cfg(test)]
     pub(crate) fn from_bits(bits: u64) -> SigSet {
         let sigs: Vec<i32> = (1..=64).filter(|s| bits & (1 << (s - 1)) != 0).collect();
         SigSet::of(&sigs)
@@ -161,6 +171,31 @@ static WAS_IGNORED: AtomicU64 = AtomicU64::new(0);
 // The mask before this process first changed it, whole (real-time signals included).
 static MASK_BEFORE: OnceLock<SigSet> = OnceLock::new();
 static PIPE_RECORDED: AtomicBool = AtomicBool::new(false);
+// Signals this module ever installed a handler for an asynchronous signal for
+// ([`interrupt_with`]).
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this process ever installed a handler of its own for an asynchronous signal
+/// (only [`interrupt_with`] does; [`catch_with_info`]'s are for faults, which no mask holds
+/// off): if not, no code of ours can run in signal context but on a fault, and a spawn need
+/// not block signals across its clone.
+pub(crate) fn has_handlers() -> bool {
+    HANDLED.load(Ordering::Relaxed) != 0
+}
+
+/// Signals among `sigs` that have a handler installed outside this module (Rust's runtime
+/// puts SIGSEGV and SIGBUS handlers in before `main`, unless they came ignored), as bits.
+pub(crate) fn foreign_handlers(sigs: &[i32]) -> u64 {
+    let mut bits = 0;
+    for &sig in sigs {
+        if sigaction(sig, None)
+            .is_ok_and(|a| a.sa_sigaction != libc::SIG_DFL && a.sa_sigaction != libc::SIG_IGN)
+        {
+            bits |= 1 << (sig - 1);
+        }
+    }
+    bits
+}
 
 // Runs from the C library's constructors, before Rust's `main` wrapper ignores SIGPIPE, to
 // learn whether the parent had SIGPIPE ignored. It lives beside the statics it writes, so
@@ -209,18 +244,39 @@ fn note_change(sig: i32, was_ignored: bool) {
     }
 }
 
+/// The signal state this process inherited, as far as it changed it: what a C chain-loader
+/// hands on. Bit `n - 1` stands for signal `n`.
+pub(crate) struct Inherited {
+    /// Dispositions to put back to the default.
+    pub(crate) to_default: u64,
+    /// Dispositions to put back to ignored.
+    pub(crate) to_ignore: u64,
+    /// The mask as it came, if this process changed it.
+    pub(crate) mask: Option<u64>,
+}
+
+/// What [`restore_inherited`] puts back: each disposition changed through this module
+/// (SIGPIPE always), ignored if it came ignored, default otherwise; the mask, if changed.
+pub(crate) fn inherited() -> Inherited {
+    let touched = TOUCHED.load(Ordering::Relaxed) | 1 << (libc::SIGPIPE - 1);
+    let mut ignored = WAS_IGNORED.load(Ordering::Relaxed) & touched;
+    // Without the constructor's record, SIGPIPE goes back to the default, as Rust's own
+    // process spawning does.
+    if !PIPE_RECORDED.load(Ordering::Relaxed) {
+        ignored &= !(1 << (libc::SIGPIPE - 1));
+    }
+    let mask = MASK_BEFORE.get().map(SigSet::kernel_bits);
+    Inherited { to_default: touched & !ignored, to_ignore: ignored, mask }
+}
+
 /// Puts back the signal state this process inherited, as a C chain-loader hands it on: the
 /// mask, if it was changed, and each disposition changed through this module (SIGPIPE
 /// always): ignored if it came ignored, default otherwise.
 pub fn restore_inherited() -> io::Result<()> {
-    let touched = TOUCHED.load(Ordering::Relaxed) | 1 << (libc::SIGPIPE - 1);
-    let ignored = WAS_IGNORED.load(Ordering::Relaxed);
-    for sig in (1..=64).filter(|s| touched & (1 << (s - 1)) != 0) {
-        let was_ignored = ignored & (1 << (sig - 1)) != 0;
-        // Without the constructor's record, SIGPIPE goes back to the default, as Rust's own
-        // process spawning does.
-        let was_ignored = was_ignored && (sig != libc::SIGPIPE || PIPE_RECORDED.load(Ordering::Relaxed));
-        disposition(sig, if was_ignored { libc::SIG_IGN } else { libc::SIG_DFL })?;
+    let i = inherited();
+    for sig in (1..=64).filter(|s| (i.to_default | i.to_ignore) & (1 << (s - 1)) != 0) {
+        let ignore = i.to_ignore & (1 << (sig - 1)) != 0;
+        disposition(sig, if ignore { libc::SIG_IGN } else { libc::SIG_DFL })?;
     }
     if let Some(before) = MASK_BEFORE.get() {
         mask(SigmaskHow::SIG_SETMASK, before)?;
@@ -277,6 +333,9 @@ extern "C" fn wake(_: libc::c_int) {}
 pub fn interrupt_with(sig: i32) -> io::Result<()> {
     let old = sigaction(sig, Some(&action(wake as extern "C" fn(libc::c_int) as libc::sighandler_t, 0)))?;
     note_change(sig, old.sa_sigaction == libc::SIG_IGN);
+    if (1..=64).contains(&sig) {
+        HANDLED.fetch_or(1 << (sig - 1), Ordering::Relaxed);
+    }
     Ok(())
 }
 
@@ -400,6 +459,8 @@ mod tests {
         assert_ne!(TOUCHED.load(Ordering::Relaxed) & 1 << (libc::SIGPIPE - 1), 0);
         let set = SigSet::from_bits(1 | 1 << 11 | 1 << 39);
         assert!(set.contains(libc::SIGHUP) && set.contains(libc::SIGUSR2) && !set.contains(libc::SIGTERM));
+        // What the child routine hands the kernel: the named signals' bits, in place.
+        assert_eq!(set.kernel_bits(), 1 | 1 << 11);
         assert!(SigSet::full().contains(libc::SIGTERM));
     }
 }

@@ -6,7 +6,8 @@
 //! One thread, one epoll loop over the listening socket and a signalfd. Connection tables
 //! are sized once from `-c`; while they are full the listener is taken out of the loop, so
 //! new clients wait in the kernel backlog. Handlers are started vfork-style, sharing our
-//! memory, but without waiting for their exec (`sys::exec::Spawner`): posix_spawn would
+//! memory, but without waiting for their exec (`sys::exec::Spawner` with
+//! `Report::ByChild`): waiting for the exec, as posix_spawn does, would
 //! hold the server until each exec is done, which under concurrent clients cost about a
 //! quarter of the throughput on a 2-core machine, and a fork copies page tables and leaves
 //! copy-on-write faults behind. So a handler that cannot be exec'd reports it itself, with
@@ -22,12 +23,12 @@
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
-use s6rs_sys::exec::{EnvMod, Spawner};
+use s6rs_sys::exec::{Command, EnvMod, Report, Spawner};
 use s6rs_sys::sig::{self, Trap};
 
 use crate::check::{ConnCheck, Peer, Verdict};
@@ -298,7 +299,6 @@ impl<'a, 'c> Server<'a, 'c> {
             Verdict::Allow { argv: Some(a) } if !a.is_empty() => &a[..],
             Verdict::Allow { .. } => &self.o.argv[..],
         };
-        let fd = conn.as_raw_fd();
         let default_argv = std::ptr::eq(argv, &self.o.argv[..]);
         let override_msg;
         let msg = if default_argv {
@@ -307,7 +307,11 @@ impl<'a, 'c> Server<'a, 'c> {
             override_msg = spawn_failure(argv, self.o.verbosity > 0);
             &override_msg[..]
         };
-        let pid = match self.spawner.spawn(argv, &[(fd, 0), (fd, 1)], &env, msg) {
+        let spawned = Command::new(argv).and_then(|mut cmd| {
+            cmd.fd(conn.as_fd(), 0)?.fd(conn.as_fd(), 1)?.env(&env)?;
+            self.spawner.spawn(&cmd, Report::ByChild(msg))
+        });
+        let pid = match spawned {
             Ok(pid) => pid,
             Err(e) => {
                 if self.o.verbosity > 0 {

@@ -21,7 +21,7 @@ use std::time::Duration;
 use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
-use s6rs_sys::exec::{self, Command, WaitStatus};
+use s6rs_sys::exec::{self, Command, Report, WaitStatus};
 use s6rs_sys::sig::{self, SigSet, Trap};
 use s6rs_sys::{fd, proc};
 
@@ -95,7 +95,7 @@ fn watch(pidfile: &Path, prog: &[OsString], timeout: u32, notif: Option<OwnedFd>
     sig::default(libc::SIGCHLD).map_err(|e| Fatal::sys("reset SIGCHLD", &e))?;
     proc::set_child_subreaper().map_err(|e| Fatal::sys("prctl with PR_SET_CHILD_SUBREAPER", &e))?;
     let cmd = Command::new(prog).map_err(|e| Fatal::sys_code(127, format_args!("spawn {name}"), &e))?;
-    let parent = cmd.spawn().map_err(|e| {
+    let parent = cmd.spawn(Report::ExecFailure).map_err(|e| {
         let code = if e.raw_os_error() == Some(libc::ENOEXEC) { 126 } else { 127 };
         Fatal::sys_code(code, format_args!("spawn {name}"), &e)
     })?;

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 
 use s6rs_sys::cli::{self, Fatal, Spec};
-use s6rs_sys::exec::{self, Command};
+use s6rs_sys::exec::{self, Command, Report};
 use s6rs_sys::{fd, sig};
 
 /// The command line: no options, as upstream.
@@ -44,7 +44,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         .collect::<std::io::Result<Vec<OwnedFd>>>()
         .map_err(|e| Fatal::sys("create hackpipe", &e))?;
     let cmd = Command::new(&args).map_err(|e| Fatal::sys(format_args!("spawn {name}"), &e))?;
-    let pid = cmd.spawn().map_err(|e| Fatal::sys(format_args!("spawn {name}"), &e))?;
+    let pid = cmd.spawn(Report::ExecFailure).map_err(|e| Fatal::sys(format_args!("spawn {name}"), &e))?;
     drop(copies);
     drop(wr);
     let mut byte = [0u8; 1];

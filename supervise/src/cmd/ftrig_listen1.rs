@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 use s6rs_sys::cli::{Fatal, Spec};
-use s6rs_sys::exec::Command;
+use s6rs_sys::exec::{Command, Report};
 
 use super::ftrig_wait::{listen_timeout, print_events, subscribe};
 use crate::ftrig::{self, Pause};
@@ -24,7 +24,7 @@ pub const SPEC: Spec = Spec {
 pub(crate) fn spawn(prog: &[OsString]) -> Result<(), Fatal> {
     let name = prog.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
     Command::new(prog)
-        .and_then(|c| c.spawn())
+        .and_then(|c| c.spawn(Report::ExecFailure))
         .map(drop)
         .map_err(|e| Fatal::sys(format_args!("spawn {name}"), &e))
 }

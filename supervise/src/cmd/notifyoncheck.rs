@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use s6rs_sys::cli::{self, errtext, parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
-use s6rs_sys::exec::{self, chainload, Command, Fork};
+use s6rs_sys::exec::{self, chainload, Command, Fork, Report};
 use s6rs_sys::{fd, sig};
 
 use super::svok::is_supervised;
@@ -226,7 +226,7 @@ fn child(p: &Policy, notif: OwnedFd, sync: OwnedFd) -> Result<u8, Fatal> {
             Woke::Timeout if p.global.passed() => return Ok(3),
             _ => {}
         }
-        let pid = match Command::new(&p.check).and_then(|c| c.spawn()) {
+        let pid = match Command::new(&p.check).and_then(|c| c.spawn(Report::ExecFailure)) {
             Ok(pid) => pid,
             Err(e) => {
                 cli::warn_sys(format_args!("spawn {check_name}"), &e);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use s6rs_sys::cli::{errtext, parse_uint, show, warn, warn_sys, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
-use s6rs_sys::exec::{self, exec_fatal, Command};
+use s6rs_sys::exec::{self, exec_fatal, Command, Report};
 use s6rs_sys::fd;
 use s6rs_sys::sig::{self, Trap};
 
@@ -560,7 +560,7 @@ fn run_signal_script(s: i32) -> bool {
     if !exec::is_executable(&path) {
         return false;
     }
-    match Command::new(&[&path]).and_then(|c| c.spawn()) {
+    match Command::new(&[&path]).and_then(|c| c.spawn(Report::ExecFailure)) {
         Ok(_) => true,
         Err(e) => {
             if e.raw_os_error() != Some(libc::ENOENT) {
@@ -579,29 +579,18 @@ fn spawn_supervisor(
     s: &Start<'_>,
     console: Option<BorrowedFd<'_>>,
 ) -> io::Result<i32> {
-    let argv = [prog.as_os_str(), s.name];
-    // Without waiting for the exec, as 2.11 did: posix_spawn would hold the scan until each
-    // supervisor had exec'd, serialising a tree's start-up. A missing program is still
-    // reported here (and retried) by the spawn path.
-    if s6rs_sys::exec::is_executable(prog) {
-        let mut fds = Vec::with_capacity(2);
-        if let Some((pipe, n)) = s.pipe {
-            fds.push((pipe.as_raw_fd(), n));
-        }
-        if let (true, Some(c)) = (s.special, console) {
-            fds.push((c.as_raw_fd(), 2));
-        }
-        let msg = format!("{}: warning: unable to spawn {}: ", s6rs_sys::cli::prog(), prog.display());
-        return spawner.spawn(&argv, &fds, &[], msg.as_bytes());
-    }
-    let mut cmd = Command::new(&argv)?;
+    let mut cmd = Command::new(&[prog.as_os_str(), s.name])?;
     if let Some((pipe, n)) = s.pipe {
         cmd.fd(pipe, n)?;
     }
     if let (true, Some(c)) = (s.special, console) {
         cmd.fd(c, 2)?;
     }
-    cmd.spawn()
+    // Without waiting for the exec, as 2.11 did: waiting would hold the scan until each
+    // supervisor had exec'd, serialising a tree's start-up. A missing program is still
+    // reported here (and retried).
+    let msg = format!("{}: warning: unable to spawn {}: ", s6rs_sys::cli::prog(), prog.display());
+    spawner.spawn(&cmd, Report::Missing(msg.as_bytes()))
 }
 
 fn null_stdout_stderr() {
