@@ -3,6 +3,7 @@
 //! ucspilogd and s6-socklog.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod cmd;
 pub mod filter;

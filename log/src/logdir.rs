@@ -65,6 +65,7 @@ pub enum State {
 }
 
 /// The fixed file names inside one logdir, built once.
+#[derive(Debug)]
 struct Names {
     dir: PathBuf,
     current: PathBuf,
@@ -88,6 +89,7 @@ impl Names {
 }
 
 /// One open logdir with its pending output.
+#[derive(Debug)]
 pub struct Logdir {
     spec: LogdirSpec,
     names: Names,

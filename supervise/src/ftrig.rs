@@ -68,6 +68,7 @@ impl SubscribeError {
 }
 
 /// A listener fifo in a fifodir, with the pattern its events must match.
+#[derive(Debug)]
 pub struct Subscription {
     listener: Listener,
     re: Regex,
@@ -128,6 +129,7 @@ const TRAP: usize = usize::MAX;
 /// The waiting half shared by every listener program: an event loop over a set of
 /// subscriptions and, for programs that spawn a child, a SIGCHLD trap whose children are
 /// reaped as they die.
+#[derive(Debug)]
 pub struct Pause {
     lp: EventLoop,
     trap: Option<Trap>,

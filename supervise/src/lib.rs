@@ -5,6 +5,7 @@
 //! each program under `cmd`.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 pub mod block;
 pub mod control;

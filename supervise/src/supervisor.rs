@@ -96,6 +96,7 @@ const TOKEN_NOTIFY: usize = 2;
 const LOCK_FILE: &str = "supervise/service-lock";
 
 /// The fds the supervisor holds for its whole life.
+#[derive(Debug)]
 pub struct Fds {
     /// `supervise/lock`, write-locked: what "supervised" means. Never opened elsewhere in
     /// this process, since closing any fd of a POSIX-locked file drops the lock.
@@ -109,6 +110,7 @@ pub struct Fds {
 }
 
 /// One supervisor: the published status plus what is needed to move it along.
+#[derive(Debug)]
 pub struct Supervisor {
     name: OsString,
     maxfd: u64,

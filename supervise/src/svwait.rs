@@ -130,6 +130,7 @@ pub enum Outcome {
 }
 
 /// The services being watched: their subscriptions and their last known (up, ready).
+#[derive(Debug)]
 pub struct Watcher {
     dirs: Vec<PathBuf>,
     subs: Vec<Subscription>,

@@ -231,6 +231,7 @@ impl Opt {
 ///
 /// The options it knows come from a program's table ([`Spec::getopt`]); [`Getopt::next`]
 /// reads short options only, [`Getopt::next_long`] long ones (skalibs `gol`) as well.
+#[derive(Debug)]
 pub struct Getopt<'a> {
     args: &'a [OsString],
     flags: &'a [Flag],

@@ -61,6 +61,7 @@ pub struct KillSet {
 }
 
 /// What the spawner needs to start one supervisor.
+#[derive(Debug)]
 pub struct Start<'a> {
     /// The directory name, the argument of s6-supervise.
     pub name: &'a OsStr,
@@ -71,6 +72,7 @@ pub struct Start<'a> {
 }
 
 /// The slot table.
+#[derive(Debug)]
 pub struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
