@@ -52,9 +52,7 @@ pub(crate) fn semicolon(args: &[OsString], strict: u32) -> Result<Block, Fatal> 
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     #[test]
     fn strips_one_space_and_stops_at_empty_word() {

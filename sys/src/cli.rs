@@ -415,9 +415,7 @@ pub fn given_fd(n: i64, what: &str, invalid: &str) -> Result<i32, Fatal> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use crate::testing::args;
 
     /// A flag for the parser tests: `x` or, with `arg`, `x:` in getopt's letter notation.
     const fn flag(c: char, arg: bool) -> Flag {

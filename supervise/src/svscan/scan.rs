@@ -157,19 +157,11 @@ fn check(table: &mut Table, base: &Path, name: &[u8], prod: Option<u32>, now: In
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
-    use std::path::PathBuf;
 
-    struct Dir(PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    fn tmp(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("s6rs-scan-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+    use s6rs_sys::testing::TempDir;
+
+    fn tmp(tag: &str) -> TempDir {
+        TempDir::new(&format!("scan-{tag}"))
     }
 
     fn started(t: &mut Table) -> Vec<(String, Option<i32>, bool)> {
