@@ -207,6 +207,7 @@ impl Cdb {
 }
 
 /// Iterator over the records of a [`Cdb`]: `(key, data)`, or one error then the end.
+#[derive(Debug)]
 pub struct Records<'a> {
     cdb: &'a Cdb,
     pos: u32,

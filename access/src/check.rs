@@ -313,24 +313,16 @@ fn decide(
 mod tests {
     use super::*;
 
-    struct Dir(PathBuf);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use s6rs_sys::testing::TempDir as Dir;
 
     fn rules(tag: &str, files: &[(&str, &[u8])]) -> Dir {
-        let p = std::env::temp_dir().join(format!("s6rs-access-check-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
+        let d = Dir::new(&format!("access-check-{tag}"));
         for (path, body) in files {
-            let f = p.join(path);
+            let f = d.0.join(path);
             std::fs::create_dir_all(f.parent().unwrap()).unwrap();
             std::fs::write(f, body).unwrap();
         }
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        d
     }
 
     fn opts(v: u32, doenv: bool) -> AccessOptions {

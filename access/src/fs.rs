@@ -98,19 +98,10 @@ impl Backend for FsRules {
 mod tests {
     use super::*;
 
-    struct Dir(PathBuf);
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use s6rs_sys::testing::TempDir as Dir;
 
     fn dir(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("s6rs-access-fs-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+        Dir::new(&format!("access-fs-{tag}"))
     }
 
     fn put(d: &Dir, path: &str, body: &[u8]) {

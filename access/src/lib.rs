@@ -7,6 +7,7 @@
 //! as a function, for servers that check clients in-process.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
 
 pub mod cdb;
 pub mod cdbfile;

@@ -74,6 +74,7 @@ pub struct Message {
 
 /// One queued message: header and payload as they go on the wire, its fds (closed once
 /// sent), and how many bytes have left.
+#[derive(Debug)]
 struct Pending {
     bytes: Vec<u8>,
     fds: Vec<OwnedFd>,
@@ -81,7 +82,7 @@ struct Pending {
 }
 
 /// A queue of outgoing messages for a (usually non-blocking) stream socket.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Sender {
     queue: VecDeque<Pending>,
 }
@@ -200,6 +201,7 @@ pub enum Received {
 }
 
 /// Reassembles messages from a stream socket.
+#[derive(Debug)]
 pub struct Receiver {
     buf: Box<[u8]>,
     start: usize,

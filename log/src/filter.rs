@@ -11,14 +11,14 @@ const CHUNK: usize = 64 << 10;
 
 /// Restores the default SIGPIPE disposition: a filter whose reader went away dies quietly,
 /// as the C programs do, instead of reporting EPIPE.
-pub fn default_sigpipe() {
+pub(crate) fn default_sigpipe() {
     let _ = s6rs_sys::sig::default(libc::SIGPIPE);
 }
 
 /// Reads stdin to its end and calls `f(line, terminated, out)` for every line. A line ends
 /// at `\n`, or also at NUL when `nul_ends` is set; `line` excludes the terminator, and the
 /// last line may be unterminated. `out` is written to stdout before each read.
-pub fn lines(nul_ends: bool, mut f: impl FnMut(&[u8], bool, &mut Vec<u8>)) -> Result<(), Fatal> {
+pub(crate) fn lines(nul_ends: bool, mut f: impl FnMut(&[u8], bool, &mut Vec<u8>)) -> Result<(), Fatal> {
     let (fd0, fd1) = (s6rs_sys::fd::stdin(), s6rs_sys::fd::stdout());
     let mut buf = vec![0u8; CHUNK];
     let mut out = Vec::with_capacity(CHUNK + CHUNK / 2);

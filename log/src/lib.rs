@@ -3,11 +3,12 @@
 //! ucspilogd and s6-socklog.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
 
 pub mod cmd;
-pub mod filter;
-pub mod logdir;
+pub(crate) mod filter;
+pub(crate) mod logdir;
 pub mod script;
 pub mod stamp;
-pub mod syslog;
+pub(crate) mod syslog;
 pub mod zone;

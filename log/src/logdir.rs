@@ -29,7 +29,9 @@ use crate::script::LogdirSpec;
 /// Where a logdir is in its life: writing, waiting to retry a write, one of the rotation
 /// steps (in the order they run), or closing down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+// `RenameState` renames the file `state`; the suffix is not this enum's name.
+#[allow(clippy::enum_variant_names)]
+pub(crate) enum State {
     /// Lines can be appended to `current`.
     Writable,
     /// A write to `current` failed; it is retried at the retry deadline.
@@ -65,6 +67,7 @@ pub enum State {
 }
 
 /// The fixed file names inside one logdir, built once.
+#[derive(Debug)]
 struct Names {
     dir: PathBuf,
     current: PathBuf,
@@ -88,7 +91,8 @@ impl Names {
 }
 
 /// One open logdir with its pending output.
-pub struct Logdir {
+#[derive(Debug)]
+pub(crate) struct Logdir {
     spec: LogdirSpec,
     names: Names,
     /// `0666 & ~umask`: the mode of every file s6-log creates here.
@@ -120,7 +124,7 @@ fn is_enoent(e: &io::Error) -> bool {
 }
 
 /// Whether `name` is an archive name: `@` + 24 hex digits + `.s` or `.u`.
-pub fn is_archive(name: &[u8]) -> bool {
+pub(crate) fn is_archive(name: &[u8]) -> bool {
     name.len() == 27
         && Tain::parse_label(name).is_some()
         && name[25] == b'.'
@@ -133,7 +137,7 @@ type StepErr = (String, io::Error);
 impl Logdir {
     /// Creates (mode 02700 under the umask), locks and recovers the logdir, and opens
     /// `current` for appending (FORMATS §8.1-8.2). `mask` is `0666 & ~umask`.
-    pub fn open(spec: LogdirSpec, mask: u32, verbose: bool) -> Result<Logdir, Fatal> {
+    pub(crate) fn open(spec: LogdirSpec, mask: u32, verbose: bool) -> Result<Logdir, Fatal> {
         let names = Names::new(&spec.path);
         let dir = names.dir.display().to_string();
         match std::fs::DirBuilder::new().mode(0o2700).create(&names.dir) {
@@ -230,51 +234,47 @@ impl Logdir {
         }
     }
 
-    /// The logdir's path as given in the script.
-    pub fn path(&self) -> &Path {
-        &self.names.dir
-    }
-
     /// Where the logdir is.
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// Size of `current` as s6-log counts it.
-    pub fn current_size(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn current_size(&self) -> u64 {
         self.size
     }
 
     /// Appends one output line, given in pieces (stamps, prefix, line, newline).
-    pub fn push(&mut self, parts: &[&[u8]]) {
+    pub(crate) fn push(&mut self, parts: &[&[u8]]) {
         for p in parts {
             self.buf.extend_from_slice(p);
         }
     }
 
     /// Whether lines are waiting to be written.
-    pub fn has_data(&self) -> bool {
+    pub(crate) fn has_data(&self) -> bool {
         self.head < self.buf.len()
     }
 
     /// Whether the logdir holds output it cannot write now (for `-b`).
-    pub fn blocked(&self) -> bool {
+    pub(crate) fn blocked(&self) -> bool {
         self.has_data() && self.state != State::Writable
     }
 
     /// Whether nothing is pending: all written, no rotation in progress.
-    pub fn idle(&self) -> bool {
+    pub(crate) fn idle(&self) -> bool {
         !self.has_data() && self.state == State::Writable
     }
 
     /// The next time this logdir needs [`Logdir::on_timer`].
-    pub fn deadline(&self) -> Deadline {
+    pub(crate) fn deadline(&self) -> Deadline {
         self.retry_at.min(self.rotate_at)
     }
 
     /// Writes buffered lines to `current`, rotating whenever `current` reaches the size
     /// limit at a line boundary. Stops at the first error (then retried after `r`).
-    pub fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         while self.state == State::Writable && self.has_data() {
             let pending = &self.buf[self.head..];
             let limit = u64::from(self.spec.size).saturating_sub(u64::from(self.spec.tolerance));
@@ -325,7 +325,7 @@ impl Logdir {
     }
 
     /// Forces a rotation (SIGALRM, or the `R` period), unless one is already running.
-    pub fn rotate(&mut self) {
+    pub(crate) fn rotate(&mut self) {
         if matches!(self.state, State::Writable | State::Flushing) {
             self.state = State::Sync;
         }
@@ -333,7 +333,7 @@ impl Logdir {
     }
 
     /// Runs what is due: a retry after an error, a periodic rotation.
-    pub fn on_timer(&mut self) {
+    pub(crate) fn on_timer(&mut self) {
         if self.retry_at.passed() {
             self.retry_at = Deadline::Never;
             match self.state {
@@ -355,7 +355,7 @@ impl Logdir {
     }
 
     /// Handles the death of a child: returns false if it was not this logdir's processor.
-    pub fn child_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
+    pub(crate) fn child_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
         if self.pid != Some(pid) {
             return false;
         }
@@ -612,7 +612,7 @@ impl Logdir {
 
     /// Closing down: fsync `current` and mark it complete (u+x). Returns true once done;
     /// on failure warns and returns false, to be called again after [`Logdir::deadline`].
-    pub fn finalize(&mut self) -> bool {
+    pub(crate) fn finalize(&mut self) -> bool {
         loop {
             match self.state {
                 State::Ended => return true,
@@ -644,7 +644,7 @@ impl Logdir {
     }
 
     /// The retry deadline only (used while closing down, when rotations no longer start).
-    pub fn retry_deadline(&self) -> Deadline {
+    pub(crate) fn retry_deadline(&self) -> Deadline {
         self.retry_at
     }
 }

@@ -16,6 +16,7 @@ pub const MAX_LEN: usize = 48;
 
 /// Formats TAI64N instants as local or GMT date and time, caching the date and time of the
 /// last second seen (zone rules change only on whole seconds, so the cache is exact).
+#[derive(Debug)]
 pub struct Clock {
     local: bool,
     right_tz: Option<bool>,

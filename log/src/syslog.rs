@@ -34,7 +34,7 @@ const PRIORITIES: [&str; 8] = ["emerg", "alert", "crit", "err", "warn", "notice"
 
 /// A decoded `<N>` prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Code {
+pub(crate) struct Code {
     /// The facility name (`unknown` when it has none).
     pub facility: &'static str,
     /// The priority name.
@@ -45,7 +45,7 @@ pub struct Code {
 
 impl Code {
     /// Appends the replacement text, `facility.priority: `.
-    pub fn write_to(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.facility.as_bytes());
         out.push(b'.');
         out.extend_from_slice(self.priority.as_bytes());
@@ -54,7 +54,7 @@ impl Code {
 }
 
 /// If `line` starts with `<N>` (decimal, fitting in 32 bits), decodes it.
-pub fn decode(line: &[u8]) -> Option<Code> {
+pub(crate) fn decode(line: &[u8]) -> Option<Code> {
     if line.first() != Some(&b'<') {
         return None;
     }

@@ -12,13 +12,13 @@ use std::os::unix::ffi::OsStrExt;
 use s6rs_sys::cli::{self, Fatal};
 
 /// The strictness level from `EXECLINE_STRICT` (0 when unset or not a number).
-pub fn strict_level() -> u32 {
+pub(crate) fn strict_level() -> u32 {
     std::env::var("EXECLINE_STRICT").ok().and_then(|s| cli::parse_uint(&s)).unwrap_or(0)
 }
 
 /// A block read from the front of a word list.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Block {
+pub(crate) struct Block {
     /// The block's words, with their leading space removed.
     pub words: Vec<OsString>,
     /// Index of the terminating empty word; `None` when the list ends first.
@@ -26,7 +26,7 @@ pub struct Block {
 }
 
 /// Reads the first block of `args` (block number 1 for messages) at strictness `strict`.
-pub fn semicolon(args: &[OsString], strict: u32) -> Result<Block, Fatal> {
+pub(crate) fn semicolon(args: &[OsString], strict: u32) -> Result<Block, Fatal> {
     let mut words = Vec::new();
     for (i, a) in args.iter().enumerate() {
         let b = a.as_bytes();
@@ -52,9 +52,7 @@ pub fn semicolon(args: &[OsString], strict: u32) -> Result<Block, Fatal> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     #[test]
     fn strips_one_space_and_stops_at_empty_word() {

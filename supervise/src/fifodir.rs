@@ -118,6 +118,7 @@ fn random_suffix() -> io::Result<[u8; 6]> {
 }
 
 /// A subscription to a fifodir: a named fifo we read events from. It is removed on drop.
+#[derive(Debug)]
 pub struct Listener {
     path: PathBuf,
     read: File,

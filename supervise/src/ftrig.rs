@@ -50,25 +50,26 @@ const EVENTS: ere::Flags = ere::Flags { newline: false };
 
 /// Why a subscription could not be made.
 #[derive(Debug)]
-pub enum SubscribeError {
-    /// The pattern does not compile (upstream reports EINVAL).
-    Pattern(ere::Error),
+pub(crate) enum SubscribeError {
+    /// The pattern does not compile (upstream reports EINVAL, nothing more).
+    Pattern,
     /// The listener fifo could not be created.
     Io(io::Error),
 }
 
 impl SubscribeError {
     /// The error as upstream reports it: a bad pattern is EINVAL.
-    pub fn into_io(self) -> io::Error {
+    pub(crate) fn into_io(self) -> io::Error {
         match self {
-            SubscribeError::Pattern(_) => io::Error::from_raw_os_error(libc::EINVAL),
+            SubscribeError::Pattern => io::Error::from_raw_os_error(libc::EINVAL),
             SubscribeError::Io(e) => e,
         }
     }
 }
 
 /// A listener fifo in a fifodir, with the pattern its events must match.
-pub struct Subscription {
+#[derive(Debug)]
+pub(crate) struct Subscription {
     listener: Listener,
     re: Regex,
     buf: Vec<u8>,
@@ -79,8 +80,8 @@ pub struct Subscription {
 impl Subscription {
     /// Subscribes to `dir` with the POSIX ERE `pattern`. The pattern is checked first, so a bad
     /// one leaves no fifo behind.
-    pub fn new(dir: &Path, pattern: &[u8]) -> Result<Subscription, SubscribeError> {
-        let re = ere::compile(pattern, EVENTS).map_err(SubscribeError::Pattern)?;
+    pub(crate) fn new(dir: &Path, pattern: &[u8]) -> Result<Subscription, SubscribeError> {
+        let re = ere::compile(pattern, EVENTS).map_err(|_| SubscribeError::Pattern)?;
         let listener = Listener::subscribe(dir).map_err(SubscribeError::Io)?;
         Ok(Subscription { listener, re, buf: Vec::with_capacity(READ_STEP * 2), consumed: false })
     }
@@ -88,7 +89,7 @@ impl Subscription {
     /// Reads pending events until the pattern matches, and returns the whole sequence read
     /// since the previous match; `None` once the fifo is drained without a match. Call it
     /// until it returns `None` after each wake-up (the event loop is edge-triggered).
-    pub fn next_match(&mut self) -> io::Result<Option<&[u8]>> {
+    pub(crate) fn next_match(&mut self) -> io::Result<Option<&[u8]>> {
         if self.consumed {
             self.buf.clear();
             self.consumed = false;
@@ -109,11 +110,6 @@ impl Subscription {
             }
         }
     }
-
-    /// The listener fifo's path.
-    pub fn path(&self) -> &Path {
-        self.listener.path()
-    }
 }
 
 impl AsFd for Subscription {
@@ -128,7 +124,8 @@ const TRAP: usize = usize::MAX;
 /// The waiting half shared by every listener program: an event loop over a set of
 /// subscriptions and, for programs that spawn a child, a SIGCHLD trap whose children are
 /// reaped as they die.
-pub struct Pause {
+#[derive(Debug)]
+pub(crate) struct Pause {
     lp: EventLoop,
     trap: Option<Trap>,
 }
@@ -136,7 +133,7 @@ pub struct Pause {
 impl Pause {
     /// Watches `subs`. With `reap`, SIGCHLD is blocked and trapped: create this before
     /// spawning children, so no death goes unnoticed.
-    pub fn new(subs: &[Subscription], reap: bool) -> io::Result<Pause> {
+    pub(crate) fn new(subs: &[Subscription], reap: bool) -> io::Result<Pause> {
         let lp = EventLoop::new(subs.len() + 1)?;
         for (i, s) in subs.iter().enumerate() {
             lp.add(s.as_fd(), i, Watch::Read)?;
@@ -154,7 +151,11 @@ impl Pause {
     /// Waits until something happens or `deadline` passes. Dead children are reaped and
     /// passed to `on_reap`. Returns `false` when the deadline has passed, `true` otherwise;
     /// the caller then drains every subscription.
-    pub fn wait(&mut self, deadline: Deadline, mut on_reap: impl FnMut(i32, WaitStatus)) -> io::Result<bool> {
+    pub(crate) fn wait(
+        &mut self,
+        deadline: Deadline,
+        mut on_reap: impl FnMut(i32, WaitStatus),
+    ) -> io::Result<bool> {
         let mut woke = false;
         let mut signalled = false;
         self.lp.wait(deadline, |ev| {
@@ -176,7 +177,7 @@ impl Pause {
 /// Waits until the subscriptions match: every one of them, or with `any` the first one.
 /// Returns the sequence of the last match, or `None` on timeout. Spawned children are
 /// reaped along the way when `pause` traps SIGCHLD.
-pub fn wait_for(
+pub(crate) fn wait_for(
     subs: &mut [Subscription],
     pause: &mut Pause,
     any: bool,
@@ -202,11 +203,11 @@ pub fn wait_for(
 }
 
 /// The `-t timeout` (`--timeout=timeout`) option of the listener programs.
-pub const TIMEOUT: Flag =
+pub(crate) const TIMEOUT: Flag =
     Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)").long("timeout");
 
 /// Parses a `-t`/`--timeout` value as upstream's gol programs do (bad value: exit 100).
-pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
+pub(crate) fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
     cli::parse_uint::<u64>(arg)
         .map(Deadline::from_ms)
         .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))
@@ -215,7 +216,7 @@ pub fn parse_timeout(arg: &str) -> Result<Deadline, Fatal> {
 /// Parses the options of the listener programs whose only option is `-t timeout`
 /// (`--timeout=timeout`): s6-ftrig-wait and s6-ftrig-listen1. Returns the deadline and the
 /// operands; a bad option is reported as upstream's gol does, with `spec`'s usage line.
-pub fn timeout_options<'a>(
+pub(crate) fn timeout_options<'a>(
     args: &'a [OsString],
     spec: &'a Spec,
 ) -> Result<(Deadline, &'a [OsString]), Fatal> {
@@ -250,7 +251,7 @@ mod tests {
         assert!(s.next_match().unwrap().is_none());
         crate::fifodir::notify(&dir, b"abc").unwrap();
         assert_eq!(s.next_match().unwrap(), Some(&b"abc"[..]));
-        assert!(matches!(Subscription::new(&dir, b"[z-a]"), Err(SubscribeError::Pattern(_))));
+        assert!(matches!(Subscription::new(&dir, b"[z-a]"), Err(SubscribeError::Pattern)));
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

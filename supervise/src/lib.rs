@@ -5,17 +5,18 @@
 //! each program under `cmd`.
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
 
-pub mod block;
+pub(crate) mod block;
 pub mod control;
 pub mod dtally;
 pub mod fifodir;
-pub mod ftrig;
-pub mod link;
-pub mod servicedir;
-pub mod supervisor;
-pub mod svscan;
+pub(crate) mod ftrig;
+pub(crate) mod link;
+pub(crate) mod servicedir;
+pub(crate) mod supervisor;
+pub(crate) mod svscan;
 pub mod svstatus;
-pub mod svwait;
+pub(crate) mod svwait;
 
 pub mod cmd;

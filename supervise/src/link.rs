@@ -20,7 +20,7 @@ use crate::fifodir::{self, Listener};
 
 /// How [`link`] treats the services it adds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LinkOptions {
+pub(crate) struct LinkOptions {
     /// Apply the public/private mode to an `event/` that already exists.
     pub force_event_mode: bool,
     /// Create `event/` public (anyone may subscribe) rather than restricted to our egid.
@@ -33,7 +33,7 @@ pub struct LinkOptions {
 
 /// One service: the directory, and the name of its link in the scan directory.
 #[derive(Debug, Clone, Copy)]
-pub struct Service<'a> {
+pub(crate) struct Service<'a> {
     /// The service directory.
     pub dir: &'a Path,
     /// The link name in the scan directory.
@@ -155,7 +155,7 @@ fn send_scan(scandir: &Path, cmds: &[u8]) -> io::Result<()> {
 /// supervisor runs for each (and for each `log/`). Services that are already supervised
 /// are linked but not waited for. On failure every link made is taken back, and the error
 /// is ETIMEDOUT when the deadline passed. Returns how many supervisors were waited for.
-pub fn link(
+pub(crate) fn link(
     scandir: &Path,
     services: &[Service<'_>],
     opts: LinkOptions,
@@ -216,7 +216,7 @@ fn watch_exit(dir: &Path) -> Option<Listener> {
 /// (`an`), and with `wait` waits (until `deadline`, silently) for their supervisors to
 /// exit. Failing to be notified is not an error: this is a destructor. Returns how many
 /// supervisors were waited for.
-pub fn unlink(scandir: &Path, names: &[&OsStr], wait: bool, deadline: Deadline) -> io::Result<usize> {
+pub(crate) fn unlink(scandir: &Path, names: &[&OsStr], wait: bool, deadline: Deadline) -> io::Result<usize> {
     let states = if wait {
         names.iter().map(|n| supervision(&scandir.join(n))).collect::<io::Result<Vec<_>>>()?
     } else {

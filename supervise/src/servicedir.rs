@@ -9,23 +9,13 @@ use std::path::Path;
 
 /// What reading a small configuration file gave.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Setting<T> {
+pub(crate) enum Setting<T> {
     /// The file is absent.
     Absent,
     /// The file holds a valid value.
     Value(T),
     /// The file exists but its content is not valid.
     Invalid(String),
-}
-
-impl<T> Setting<T> {
-    /// The value, or `default` when absent or invalid.
-    pub fn or(self, default: T) -> T {
-        match self {
-            Setting::Value(v) => v,
-            _ => default,
-        }
-    }
 }
 
 /// How much of a setting file is looked at: these files hold one short word, and a
@@ -56,7 +46,7 @@ fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
 
 /// Reads an unsigned integer file such as `notification-fd`, `timeout-kill` or
 /// `max-death-tally`.
-pub fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
+pub(crate) fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
     Ok(match first_line(dir, name)? {
         None => Setting::Absent,
         Some(s) => match s6rs_sys::cli::parse_uint::<u64>(&s) {
@@ -67,7 +57,7 @@ pub fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
 }
 
 /// Reads a signal file such as `down-signal` or `reload-signal` (a name or a number).
-pub fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
+pub(crate) fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
     Ok(match first_line(dir, name)? {
         None => Setting::Absent,
         Some(s) => match s6rs_sys::sig::parse(&s) {
@@ -78,7 +68,7 @@ pub fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
 }
 
 /// Whether `dir/name` exists (flag files such as `down`, `flag-newpidns`).
-pub fn flag(dir: &Path, name: &str) -> io::Result<bool> {
+pub(crate) fn flag(dir: &Path, name: &str) -> io::Result<bool> {
     match std::fs::symlink_metadata(dir.join(name)) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),

@@ -48,7 +48,7 @@ use crate::svstatus::Status;
 /// Where the service stands. The `Last*` states are the same as their plain twins, except
 /// that the supervisor exits once the service is down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     /// Nothing runs.
     Down,
     /// `./run` runs.
@@ -63,7 +63,7 @@ pub enum State {
 
 /// What drives the machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// The current deadline passed.
     Timeout,
     /// The process in `status.pid` (`./run` or `./finish`) died with this wait status.
@@ -96,20 +96,22 @@ const TOKEN_NOTIFY: usize = 2;
 const LOCK_FILE: &str = "supervise/service-lock";
 
 /// The fds the supervisor holds for its whole life.
-pub struct Fds {
+#[derive(Debug)]
+pub(crate) struct Fds {
     /// `supervise/lock`, write-locked: what "supervised" means. Never opened elsewhere in
     /// this process, since closing any fd of a POSIX-locked file drops the lock.
-    pub lock: File,
+    pub _lock: File,
     /// The read end of `supervise/control`.
     pub control: File,
     /// Our own write end of `supervise/control`, so reads never see EOF.
-    pub control_w: File,
+    pub _control_w: File,
     /// The signalfd for CHLD TERM HUP QUIT INT.
     pub trap: Trap,
 }
 
 /// One supervisor: the published status plus what is needed to move it along.
-pub struct Supervisor {
+#[derive(Debug)]
+pub(crate) struct Supervisor {
     name: OsString,
     maxfd: u64,
     fds: Fds,
@@ -130,7 +132,7 @@ pub struct Supervisor {
 impl Supervisor {
     /// A supervisor for the service in the current directory, named `name` (the argument
     /// s6-supervise got, passed on to `./run` and `./finish`). `maxfd` is RLIMIT_NOFILE.
-    pub fn new(name: OsString, maxfd: u64, fds: Fds, wantup: bool) -> io::Result<Supervisor> {
+    pub(crate) fn new(name: OsString, maxfd: u64, fds: Fds, wantup: bool) -> io::Result<Supervisor> {
         let lp = EventLoop::new(4)?;
         lp.add(fds.trap.as_fd(), TOKEN_SIG, Watch::Read)?;
         lp.add(fds.control.as_fd(), TOKEN_CTL, Watch::Read)?;
@@ -154,7 +156,7 @@ impl Supervisor {
     }
 
     /// Publishes the first status, sends `s`, and runs until told to exit; sends `x` last.
-    pub fn run(mut self) -> Result<(), Fatal> {
+    pub(crate) fn run(mut self) -> Result<(), Fatal> {
         self.announce();
         self.event(b"s");
         while self.cont {
@@ -273,7 +275,7 @@ impl Supervisor {
     }
 
     /// The transition table: every (state, event) cell.
-    pub fn dispatch(&mut self, ev: Event) -> Result<(), Fatal> {
+    pub(crate) fn dispatch(&mut self, ev: Event) -> Result<(), Fatal> {
         use State::*;
         let st = self.state;
         match (st, ev) {

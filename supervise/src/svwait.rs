@@ -43,7 +43,7 @@ const SVC: &str = "s6-svc";
 /// `s6-svc -w` execs s6-svlisten or s6-svwait with `s6-svc` as their `argv[0]`: their
 /// messages then name s6-svc, the program the user ran, rather than a helper the user may
 /// never have heard of. Run under any other name, they keep their own.
-pub fn speak_for_svc() {
+pub(crate) fn speak_for_svc() {
     let invoked = std::env::args_os().next();
     if invoked.as_deref().map(Path::new).and_then(Path::file_name) == Some(OsStr::new(SVC)) {
         s6rs_sys::cli::rename_prog(SVC);
@@ -51,11 +51,11 @@ pub fn speak_for_svc() {
 }
 
 /// The pattern listeners subscribe to on a service's `event/` fifodir.
-pub const EVENTS: &[u8] = b"[DuUdOx]";
+pub(crate) const EVENTS: &[u8] = b"[DuUdOx]";
 
 /// The state flags shared by the waiting tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
+pub(crate) enum Goal {
     /// `-u`: up (the default).
     Up,
     /// `-U`: up and ready.
@@ -72,7 +72,7 @@ pub enum Goal {
 
 impl Goal {
     /// The goal an option letter selects, if it is one of `uUdDrR`.
-    pub fn from_opt(c: char) -> Option<Goal> {
+    pub(crate) fn from_opt(c: char) -> Option<Goal> {
         Some(match c {
             'u' => Goal::Up,
             'U' => Goal::UpReady,
@@ -85,14 +85,14 @@ impl Goal {
     }
 
     /// Whether this goal waits for a down phase first.
-    pub fn is_restart(self) -> bool {
+    pub(crate) fn is_restart(self) -> bool {
         matches!(self, Goal::Restart | Goal::RestartReady)
     }
 
     /// The phases to wait for. `any` applies to the final phase; `down_first` is the first
     /// phase of a restart (upstream's s6-svwait waits for plain down there, and
     /// s6-svlisten/s6-svlisten1 for down and ready).
-    pub fn phases(self, any: bool, down_first: Want) -> Vec<Want> {
+    pub(crate) fn phases(self, any: bool, down_first: Want) -> Vec<Want> {
         let last = |up, ready| Want { up, ready, any };
         match self {
             Goal::Up => vec![last(true, false)],
@@ -107,7 +107,7 @@ impl Goal {
 
 /// One phase's condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Want {
+pub(crate) struct Want {
     /// Wanted up (true) or down.
     pub up: bool,
     /// Also wanted ready; when false, readiness is ignored.
@@ -118,7 +118,7 @@ pub struct Want {
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Every phase was reached. `failures` counts the `O` and `x` events that counted as
     /// failures (upstream exits with that number when it is not 0).
     Reached {
@@ -130,7 +130,8 @@ pub enum Outcome {
 }
 
 /// The services being watched: their subscriptions and their last known (up, ready).
-pub struct Watcher {
+#[derive(Debug)]
+pub(crate) struct Watcher {
     dirs: Vec<PathBuf>,
     subs: Vec<Subscription>,
     up: Vec<bool>,
@@ -141,7 +142,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Subscribes to each service's events, then reads its status.
-    pub fn start<S: AsRef<OsStr>>(dirs: &[S]) -> Result<Watcher, Fatal> {
+    pub(crate) fn start<S: AsRef<OsStr>>(dirs: &[S]) -> Result<Watcher, Fatal> {
         let egid = s6rs_sys::proc::egid();
         let mut w = Watcher {
             dirs: Vec::with_capacity(dirs.len()),
@@ -169,18 +170,13 @@ impl Watcher {
     }
 
     /// The subscriptions, to build a [`Pause`] over.
-    pub fn subscriptions(&self) -> &[Subscription] {
+    pub(crate) fn subscriptions(&self) -> &[Subscription] {
         &self.subs
-    }
-
-    /// The watched service directories.
-    pub fn dirs(&self) -> &[PathBuf] {
-        &self.dirs
     }
 
     /// Why a wait that ended with failures failed, naming the services (as s6-svlisten1
     /// names its one service): `DIR failed permanently or its supervisor died`.
-    pub fn failure(&self) -> String {
+    pub(crate) fn failure(&self) -> String {
         let failed: Vec<String> = self
             .dirs
             .iter()
@@ -195,7 +191,12 @@ impl Watcher {
     }
 
     /// Waits through `phases` until `deadline`.
-    pub fn wait(&mut self, pause: &mut Pause, phases: &[Want], deadline: Deadline) -> io::Result<Outcome> {
+    pub(crate) fn wait(
+        &mut self,
+        pause: &mut Pause,
+        phases: &[Want],
+        deadline: Deadline,
+    ) -> io::Result<Outcome> {
         let Watcher { subs, up, ready, failed, .. } = self;
         let mut phase = 0;
         let mut failures = 0u32;
@@ -267,13 +268,13 @@ fn apply(up: &mut bool, ready: &mut bool, ev: u8, want: Want) -> bool {
 }
 
 /// Parses a `-t` value: milliseconds, 0 meaning no limit.
-pub fn timeout(arg: &str) -> Option<Deadline> {
+pub(crate) fn timeout(arg: &str) -> Option<Deadline> {
     s6rs_sys::cli::parse_uint::<u64>(arg).map(Deadline::from_ms)
 }
 
 /// The state flags the waiting tools share, in their usage-line order:
 /// `[ -U | -u | -d | -D | -r | -R ]`.
-pub const GOAL_FLAGS: [Flag; 6] = [
+pub(crate) const GOAL_FLAGS: [Flag; 6] = [
     Flag::new('U', Show::Own, "wait until up and ready"),
     Flag::new('u', Show::Or, "wait until up (the default)"),
     Flag::new('d', Show::Or, "wait until down"),
@@ -283,19 +284,19 @@ pub const GOAL_FLAGS: [Flag; 6] = [
 ];
 
 /// `[ -a | -o ]` of s6-svwait and s6-svlisten.
-pub const ALL_ANY_FLAGS: [Flag; 2] = [
+pub(crate) const ALL_ANY_FLAGS: [Flag; 2] = [
     Flag::new('a', Show::Own, "wait for every service (the default)"),
     Flag::new('o', Show::Or, "wait for one service"),
 ];
 
 /// `-t timeout` of the waiting tools.
-pub const TIMEOUT_FLAG: Flag =
+pub(crate) const TIMEOUT_FLAG: Flag =
     Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)");
 
 /// The options the waiting tools share:
 /// `[ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// The state flag given last (`-u` by default).
     pub goal: Goal,
     /// `-o`: one service is enough (`-a`, every service, by default).
@@ -308,7 +309,10 @@ impl Options {
     /// Parses the options of `args` against `spec` (built from [`GOAL_FLAGS`], maybe
     /// [`ALL_ANY_FLAGS`], and [`TIMEOUT_FLAG`]: s6-svlisten1 watches one service and has no
     /// `-a`/`-o`) and returns them with the operands. Any bad option is a usage error.
-    pub fn parse<'a>(args: &'a [OsString], spec: &'a Spec) -> Result<(Options, &'a [OsString]), Fatal> {
+    pub(crate) fn parse<'a>(
+        args: &'a [OsString],
+        spec: &'a Spec,
+    ) -> Result<(Options, &'a [OsString]), Fatal> {
         let mut o = Options { goal: Goal::Up, any: false, deadline: Deadline::Never };
         let mut g = spec.getopt(args);
         while let Some(opt) = g.next() {

@@ -231,6 +231,7 @@ impl Opt {
 ///
 /// The options it knows come from a program's table ([`Spec::getopt`]); [`Getopt::next`]
 /// reads short options only, [`Getopt::next_long`] long ones (skalibs `gol`) as well.
+#[derive(Debug)]
 pub struct Getopt<'a> {
     args: &'a [OsString],
     flags: &'a [Flag],
@@ -414,9 +415,7 @@ pub fn given_fd(n: i64, what: &str, invalid: &str) -> Result<i32, Fatal> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use crate::testing::args;
 
     /// A flag for the parser tests: `x` or, with `arg`, `x:` in getopt's letter notation.
     const fn flag(c: char, arg: bool) -> Flag {

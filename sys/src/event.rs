@@ -37,6 +37,7 @@ pub struct Ready {
 }
 
 /// An epoll instance with a fixed-size event buffer (no growth per event).
+#[derive(Debug)]
 pub struct EventLoop {
     poll: Poll,
     events: Events,

@@ -22,4 +22,6 @@ pub mod rlimit;
 pub mod sig;
 pub mod socket;
 pub mod tai;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod user;

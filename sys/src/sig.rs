@@ -97,7 +97,7 @@ pub fn scan(word: &str) -> Option<u32> {
 
 /// A set of signals. It holds the signals `nix` names (every signal but the real-time ones);
 /// a set read from the kernel ([`full`](SigSet::full), a saved mask) may hold any.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct SigSet(nix::sys::signal::SigSet);
 
 impl SigSet {
@@ -394,6 +394,7 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
 }
 
 /// A signalfd for a set of blocked signals, read from the event loop.
+#[derive(Debug)]
 pub struct Trap {
     fd: SignalFd,
 }

@@ -2,14 +2,10 @@
 
 use std::time::Duration;
 
-use super::{archives, arg, content, lines, mode, Running};
-use crate::support::{bin, run, TempDir};
+use super::{archives, arg, content, lines, log, mode, Running};
+use crate::support::{run, TempDir};
 
 const T: Duration = Duration::from_secs(20);
-
-fn log() -> std::path::PathBuf {
-    bin("s6-log")
-}
 
 /// Runs s6-log on `input` to completion; returns (exit code, stdout, stderr).
 fn once(args: &[&str], input: &[u8], cwd: &std::path::Path) -> (i32, Vec<u8>, String) {

@@ -15,6 +15,16 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// Our s6-log.
+pub fn log() -> PathBuf {
+    crate::support::bin("s6-log")
+}
+
+/// A file's size, 0 when it does not exist (yet).
+pub fn size(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
 /// Archive file names in a logdir, oldest first.
 pub fn archives(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -6,18 +6,10 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{archives, arg, children_of, content, lines, mode, pipe, with_fd3, Running};
-use crate::support::{bin, wait_until, TempDir};
+use super::{archives, arg, children_of, content, lines, log, mode, pipe, size, with_fd3, Running};
+use crate::support::{wait_until, TempDir};
 
 const T: Duration = Duration::from_secs(20);
-
-fn log() -> std::path::PathBuf {
-    bin("s6-log")
-}
-
-fn size(p: &std::path::Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
 
 #[test]
 fn sigterm_mid_stream_loses_nothing() {

@@ -3,18 +3,10 @@
 
 use std::time::Duration;
 
-use super::{archives, arg, content, lines, mode, Running};
-use crate::support::{bin, wait_until, TempDir};
+use super::{archives, arg, content, lines, log, mode, size, Running};
+use crate::support::{wait_until, TempDir};
 
 const T: Duration = Duration::from_secs(20);
-
-fn log() -> std::path::PathBuf {
-    bin("s6-log")
-}
-
-fn size(p: &std::path::Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
-}
 
 #[test]
 fn size_rotation_at_line_boundaries() {

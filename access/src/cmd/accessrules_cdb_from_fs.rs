@@ -164,9 +164,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     #[test]
     fn bad_mode_and_usage() {

@@ -472,9 +472,7 @@ fn spawn_failure(argv: &[OsString], warn: bool) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     #[test]
     fn options_are_clamped_like_upstream() {

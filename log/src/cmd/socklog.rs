@@ -342,9 +342,7 @@ fn serve(o: &Opts, sock: &Sock, mut ev: EventLoop, trap: &Trap, out_polled: bool
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     #[test]
     fn ip_and_port() {

@@ -36,11 +36,11 @@ struct Rule {
 
 /// A parsed TZ string: glibc's two rule slots.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Rules([Rule; 2]);
+pub(super) struct Rules([Rule; 2]);
 
 /// What [`parse`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Parsed {
+pub(super) struct Parsed {
     /// The rules as glibc holds them when no rule file is substituted.
     pub rules: Rules,
     /// The standard and DST offsets when the string names a DST zone without rules:
@@ -122,7 +122,7 @@ impl Cursor<'_> {
 }
 
 /// Parses a TZ string as glibc's `__tzset_parse_tz`. The string ends at its first NUL.
-pub fn parse(s: &[u8]) -> Parsed {
+pub(super) fn parse(s: &[u8]) -> Parsed {
     let s = Cursor(s.split(|&b| b == 0).next().unwrap_or(&[]));
     let mut r = [Rule::default(); 2];
     let mut p = 0;
@@ -338,7 +338,7 @@ impl Rules {
     /// The offset east of UTC at `t`, whose UTC calendar year is `year` (glibc's
     /// `__tz_compute`: both changes are computed for that year, and a DST period that
     /// wraps the year end is told apart by the change order).
-    pub fn offset_at(&self, t: i64, year: i32) -> i32 {
+    pub(super) fn offset_at(&self, t: i64, year: i32) -> i32 {
         let [std, dst] = &self.0;
         let (on, off) = (std.change(year), dst.change(year));
         let is_dst = if on > off { t < off || t >= on } else { t >= on && t < off };
@@ -350,7 +350,7 @@ impl Rules {
     }
 
     /// A fixed offset east of UTC, with no DST.
-    pub fn fixed(offset: i32) -> Rules {
+    pub(super) fn fixed(offset: i32) -> Rules {
         let r = Rule { offset, ..Rule::default() };
         Rules([r, r])
     }

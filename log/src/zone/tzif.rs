@@ -27,7 +27,7 @@ struct Leap {
 
 /// A loaded zone file.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TzFile {
+pub(super) struct TzFile {
     transitions: Vec<i64>,
     type_idx: Vec<u8>,
     types: Vec<Type>,
@@ -96,7 +96,7 @@ fn header(r: &mut Reader) -> Option<(u8, Counts)> {
 impl TzFile {
     /// Parses a zone file's bytes; `size` is what `fstat` reports for it (glibc sizes
     /// the footer from it, so a FIFO or device reports 0 and loses its 64-bit data).
-    pub fn parse(data: &[u8], size: u64) -> Option<TzFile> {
+    pub(super) fn parse(data: &[u8], size: u64) -> Option<TzFile> {
         let mut r = Reader { data, pos: 0 };
         let (version, mut n) = header(&mut r)?;
         let mut width = 4;
@@ -165,7 +165,7 @@ impl TzFile {
     /// glibc's `__tzfile_default`: a TZ string naming a DST zone without rules takes the
     /// transitions of the `posixrules` file, shifted to the string's offsets. glibc keeps
     /// that file's footer unchanged, so past its last transition its own offsets return.
-    pub fn with_offsets(mut self, std: i32, dst: i32) -> Option<TzFile> {
+    pub(super) fn with_offsets(mut self, std: i32, dst: i32) -> Option<TzFile> {
         if self.types.len() < 2 {
             return None;
         }
@@ -208,7 +208,7 @@ impl TzFile {
     /// The offset east of UTC at `t` (the zone's own time scale, leap seconds included
     /// for "right/" zones). `utc_year` gives the calendar year glibc passes to the
     /// footer rules, or `None` when that year overflows (then the last type holds).
-    pub fn offset_at(&self, t: i64, utc_year: impl FnOnce(i64) -> Option<i32>) -> i32 {
+    pub(super) fn offset_at(&self, t: i64, utc_year: impl FnOnce(i64) -> Option<i32>) -> i32 {
         let k = match (self.transitions.first(), self.transitions.last()) {
             (Some(&first), Some(&last)) if t >= first => {
                 if t >= last {
@@ -273,7 +273,7 @@ impl TzFile {
     /// The leap-second correction at `t` and how many inserted seconds `t` falls on
     /// (glibc's search: the last record at or before `t`; a hit is an exact match on a
     /// record that adds a second, extended over immediately preceding consecutive ones).
-    pub fn leap(&self, t: i64) -> (i32, u8) {
+    pub(super) fn leap(&self, t: i64) -> (i32, u8) {
         let Some(i) = self.leaps.iter().rposition(|l| t >= l.at) else { return (0, 0) };
         let l = self.leaps[i];
         let prev = if i == 0 { 0 } else { self.leaps[i - 1].corr };

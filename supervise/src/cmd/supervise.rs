@@ -52,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     dtally::truncate(Path::new(".")).map_err(|e| Fatal::sys("truncate supervise/death_tally", &e))?;
     let down = servicedir::flag(Path::new("."), "down").map_err(|e| Fatal::sys("access ./down", &e))?;
 
-    let fds = Fds { lock, control, control_w, trap };
+    let fds = Fds { _lock: lock, control, _control_w: control_w, trap };
     let sup = Supervisor::new(dir, maxfd, fds, !down).map_err(|e| Fatal::sys("create event loop", &e))?;
     sup.run()?;
     Ok(0)

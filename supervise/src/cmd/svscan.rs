@@ -611,9 +611,7 @@ fn null_stdout_stderr() {
 mod tests {
     use super::*;
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args;
 
     fn err(v: &[&str]) -> Fatal {
         match parse(&args(v)) {

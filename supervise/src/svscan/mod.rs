@@ -2,5 +2,5 @@
 //! table of supervised directories and the scanner that fills it. The program itself, with
 //! its event loop, signals and control fifo, is `cmd::svscan`.
 
-pub mod scan;
-pub mod table;
+pub(crate) mod scan;
+pub(crate) mod table;

@@ -25,20 +25,20 @@ use super::table::KillSet;
 use super::table::{Role, Table};
 
 /// Seconds before retrying after an entry that cannot be stat'ed (e.g. a dangling symlink).
-pub const RETRY_STAT: u64 = 4;
+pub(crate) const RETRY_STAT: u64 = 4;
 /// Seconds before retrying after a failure to create a logger pipe.
-pub const RETRY_PIPE: u64 = 3;
+pub(crate) const RETRY_PIPE: u64 = 3;
 /// Seconds before retrying while a logger directory still belongs to another service.
-pub const RETRY_OLD_PEER: u64 = 10;
+pub(crate) const RETRY_OLD_PEER: u64 = 10;
 /// Seconds before retrying when every slot is taken.
-pub const RETRY_FULL: u64 = 60;
+pub(crate) const RETRY_FULL: u64 = 60;
 /// Seconds before retrying after the directory itself could not be read.
-pub const RETRY_DIR: u64 = 5;
+pub(crate) const RETRY_DIR: u64 = 5;
 
 /// Scans `base` and updates `table`. A complete scan returns, when some entry could not be
 /// stat'ed, after how many seconds to scan again. On another error, returns after how many
 /// seconds to try again; nothing found by the abandoned scan becomes active.
-pub fn scan(table: &mut Table, base: &Path, now: Instant) -> Result<Option<u64>, u64> {
+pub(crate) fn scan(table: &mut Table, base: &Path, now: Instant) -> Result<Option<u64>, u64> {
     table.begin_scan();
     let dir = std::fs::read_dir(base).map_err(|e| {
         warn_sys("opendir .", &e);
@@ -157,19 +157,11 @@ fn check(table: &mut Table, base: &Path, name: &[u8], prod: Option<u32>, now: In
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
-    use std::path::PathBuf;
 
-    struct Dir(PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-    fn tmp(tag: &str) -> Dir {
-        let p = std::env::temp_dir().join(format!("s6rs-scan-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Dir(p)
+    use s6rs_sys::testing::TempDir;
+
+    fn tmp(tag: &str) -> TempDir {
+        TempDir::new(&format!("scan-{tag}"))
     }
 
     fn started(t: &mut Table) -> Vec<(String, Option<i32>, bool)> {

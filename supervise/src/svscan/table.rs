@@ -14,11 +14,11 @@ use std::time::Instant;
 
 /// The catch-all logger's service name: its supervisor gets the console as stderr, and it is
 /// treated as a logger when killing.
-pub const SPECIAL: &[u8] = b"s6-svscan-log";
+pub(crate) const SPECIAL: &[u8] = b"s6-svscan-log";
 
 /// What a slot supervises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A service directory found in the scan directory (`X`).
     Main,
     /// A logger directory inside a service (`X/log`).
@@ -27,7 +27,7 @@ pub enum Role {
 
 /// One supervised directory.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     dev: u64,
     ino: u64,
     /// Pid of its s6-supervise, 0 when none runs.
@@ -51,7 +51,7 @@ pub struct Slot {
 /// Which signals a kill sends: SIGTERM or SIGHUP to main and logger supervisors, to all of
 /// them or only to inactive ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KillSet {
+pub(crate) struct KillSet {
     /// Every supervisor, not only the inactive ones.
     pub all: bool,
     /// SIGTERM (rather than SIGHUP) to the supervisors of main services.
@@ -61,7 +61,8 @@ pub struct KillSet {
 }
 
 /// What the spawner needs to start one supervisor.
-pub struct Start<'a> {
+#[derive(Debug)]
+pub(crate) struct Start<'a> {
     /// The directory name, the argument of s6-supervise.
     pub name: &'a OsStr,
     /// The pipe end to give it, and as which fd (1 for a producer, 0 for a logger).
@@ -71,7 +72,8 @@ pub struct Start<'a> {
 }
 
 /// The slot table.
-pub struct Table {
+#[derive(Debug)]
+pub(crate) struct Table {
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_devino: HashMap<(u64, u64), u32>,
@@ -84,7 +86,7 @@ pub struct Table {
 impl Table {
     /// A table for at most `max` directories with names up to `namemax` bytes. Storage is
     /// reserved here once; slots are filled in as services appear and reused afterwards.
-    pub fn new(max: usize, namemax: usize) -> Table {
+    pub(crate) fn new(max: usize, namemax: usize) -> Table {
         Table {
             slots: Vec::with_capacity(max),
             free: Vec::with_capacity(max),
@@ -97,7 +99,7 @@ impl Table {
     }
 
     /// The longest name a scan accepts.
-    pub fn namemax(&self) -> usize {
+    pub(crate) fn namemax(&self) -> usize {
         self.namemax
     }
 
@@ -114,12 +116,12 @@ impl Table {
     }
 
     /// The slot of the directory with this (dev, ino), if it is known.
-    pub fn find(&self, dev: u64, ino: u64) -> Option<u32> {
+    pub(crate) fn find(&self, dev: u64, ino: u64) -> Option<u32> {
         self.by_devino.get(&(dev, ino)).copied()
     }
 
     /// A new slot for (dev, ino), to be started at once; `None` when the table is full.
-    pub fn alloc(&mut self, dev: u64, ino: u64, role: Role, now: Instant) -> Option<u32> {
+    pub(crate) fn alloc(&mut self, dev: u64, ino: u64, role: Role, now: Instant) -> Option<u32> {
         let fresh = Slot {
             dev,
             ino,
@@ -151,7 +153,7 @@ impl Table {
     }
 
     /// Frees a slot whose supervisor is dead, closing both our ends of its pair's pipe.
-    pub fn remove(&mut self, i: u32) {
+    pub(crate) fn remove(&mut self, i: u32) {
         self.unlink(i);
         let s = self.slot_mut(i);
         s.used = false;
@@ -169,7 +171,7 @@ impl Table {
 
     /// Separates a slot from its peer; both our pipe ends are closed. The supervisors keep
     /// their own copies until they restart.
-    pub fn unlink(&mut self, i: u32) {
+    pub(crate) fn unlink(&mut self, i: u32) {
         if let Some(j) = self.slot_mut(i).peer.take() {
             let peer = self.slot_mut(j);
             peer.peer = None;
@@ -181,7 +183,7 @@ impl Table {
     /// Pairs producer `p` with logger `l`. A pipe that already feeds `l` (or that `p` already
     /// writes to) is kept, so that nothing buffered in it is lost; its previous other end is
     /// unlinked. A new pipe is made only when neither side has one.
-    pub fn link(&mut self, p: u32, l: u32) -> io::Result<()> {
+    pub(crate) fn link(&mut self, p: u32, l: u32) -> io::Result<()> {
         if self.slot(p).peer == Some(l) {
             return Ok(());
         }
@@ -214,18 +216,18 @@ impl Table {
     }
 
     /// The producer of logger `l`, if it has one.
-    pub fn peer(&self, i: u32) -> Option<u32> {
+    pub(crate) fn peer(&self, i: u32) -> Option<u32> {
         self.slot(i).peer
     }
 
     /// The name the slot was last seen under.
-    pub fn name(&self, i: u32) -> &OsStr {
+    pub(crate) fn name(&self, i: u32) -> &OsStr {
         OsStr::from_bytes(&self.slot(i).name)
     }
 
     /// Whether the directory slot `i` was last seen as (under `base`) is still there, as the
     /// same inode.
-    pub fn still_there(&self, base: &std::path::Path, i: u32) -> bool {
+    pub(crate) fn still_there(&self, base: &std::path::Path, i: u32) -> bool {
         use std::os::unix::fs::MetadataExt;
         let s = self.slot(i);
         std::fs::metadata(base.join(self.name(i)))
@@ -234,7 +236,7 @@ impl Table {
 
     /// Records that the scan in progress found slot `i` under `name` in `role`. A slot that
     /// changes role (a logger moved to the top, or the reverse) loses its pair first.
-    pub fn see(&mut self, i: u32, name: &[u8], role: Role) {
+    pub(crate) fn see(&mut self, i: u32, name: &[u8], role: Role) {
         if self.slot(i).role != role {
             self.unlink(i);
         }
@@ -249,14 +251,14 @@ impl Table {
     }
 
     /// The slot last seen as the service directory `name` (not a logger), if any.
-    pub fn find_main(&self, name: &[u8]) -> Option<u32> {
+    pub(crate) fn find_main(&self, name: &[u8]) -> Option<u32> {
         self.used().find(|&i| self.slot(i).role == Role::Main && self.slot(i).name == name)
     }
 
     /// Marks slot `i` and its logger (if it has one) as found by the scan in progress, as
     /// they were: for a service the scan could not look at this time, which must not look
     /// removed.
-    pub fn keep(&mut self, i: u32) {
+    pub(crate) fn keep(&mut self, i: u32) {
         self.slot_mut(i).seen = true;
         if let Some(l) = self.slot(i).peer {
             self.slot_mut(l).seen = true;
@@ -264,7 +266,7 @@ impl Table {
     }
 
     /// Starts a scan: nothing has been seen yet.
-    pub fn begin_scan(&mut self) {
+    pub(crate) fn begin_scan(&mut self) {
         for s in &mut self.slots {
             s.seen = false;
         }
@@ -272,7 +274,7 @@ impl Table {
 
     /// Ends a complete scan: what it saw is active, what it did not is inactive, and inactive
     /// slots with no supervisor are forgotten.
-    pub fn commit_scan(&mut self) {
+    pub(crate) fn commit_scan(&mut self) {
         for s in &mut self.slots {
             s.active = s.used && s.seen;
         }
@@ -286,14 +288,18 @@ impl Table {
 
     /// When the next supervisor is due to start: the earliest start time of an active slot
     /// without a supervisor.
-    pub fn next_start(&self) -> Option<Instant> {
+    pub(crate) fn next_start(&self) -> Option<Instant> {
         self.slots.iter().filter(|s| s.used && s.active && s.pid == 0).map(|s| s.start).min()
     }
 
     /// Spawns the supervisor of every active slot that has none and whose start time has
     /// come, with `spawn`. A slot is not restarted sooner than one second after its previous
     /// start. Stops at the first failure and returns false.
-    pub fn start_due(&mut self, now: Instant, mut spawn: impl FnMut(Start<'_>) -> Option<i32>) -> bool {
+    pub(crate) fn start_due(
+        &mut self,
+        now: Instant,
+        mut spawn: impl FnMut(Start<'_>) -> Option<i32>,
+    ) -> bool {
         for i in 0..self.slots.len() as u32 {
             let s = self.slot(i);
             if !s.used || !s.active || s.pid != 0 || s.start > now {
@@ -319,7 +325,7 @@ impl Table {
 
     /// A child died: if it was a supervisor, its slot forgets it, and an inactive slot is
     /// forgotten altogether. Returns whether it was one of ours.
-    pub fn reaped(&mut self, pid: i32) -> bool {
+    pub(crate) fn reaped(&mut self, pid: i32) -> bool {
         let Some(i) = self.by_pid.remove(&pid) else { return false };
         self.slot_mut(i).pid = 0;
         if !self.slot(i).active {
@@ -329,12 +335,12 @@ impl Table {
     }
 
     /// How many supervisors are running.
-    pub fn running(&self) -> usize {
+    pub(crate) fn running(&self) -> usize {
         self.by_pid.len()
     }
 
     /// Calls `send(pid, signal)` for every supervisor `set` selects.
-    pub fn kill(&self, set: KillSet, mut send: impl FnMut(i32, i32)) {
+    pub(crate) fn kill(&self, set: KillSet, mut send: impl FnMut(i32, i32)) {
         for i in self.used() {
             let s = self.slot(i);
             if s.pid == 0 || (!set.all && s.active) {
@@ -348,14 +354,14 @@ impl Table {
     }
 
     /// Closes every pipe end we hold (at the end, so that loggers see EOF).
-    pub fn close_pipes(&mut self) {
+    pub(crate) fn close_pipes(&mut self) {
         for s in &mut self.slots {
             s.pipe = None;
         }
     }
 
     /// Whether an `s6-svscan-log` service is known.
-    pub fn has_special(&self) -> bool {
+    pub(crate) fn has_special(&self) -> bool {
         self.special.is_some()
     }
 }

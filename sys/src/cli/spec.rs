@@ -191,9 +191,7 @@ mod tests {
     const SPEC: Spec =
         Spec { name: "prog", operands: "dir...", about: "Does it.", doc: "prog.html", flags: FLAGS };
 
-    fn args(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use crate::testing::args;
 
     #[test]
     fn usage_line_has_upstream_shape() {
