@@ -198,6 +198,9 @@ fn svscan_logger_pipe_survives_logger_and_supervisor_restarts() {
     unsafe { libc::kill(cat, libc::SIGKILL) };
     std::fs::write(go(1), "").unwrap();
     assert!(wait_until(T, || lines(&out).len() == 200), "second batch: {}", lines(&out).len());
+    // The new logger can read before its supervisor has written it up: until then the status
+    // still shows the death (pid 0), and step 2's wait for pid 0 would pass too early.
+    assert!(wait_until(T, || Status::read(&log).map(|s| s.pid != 0 && s.pid != cat as u64).unwrap_or(false)));
 
     // 2. The logger is down while the producer writes: the pipe keeps the lines.
     s6rs_supervise::control::send(&log, "supervise", b"d").unwrap();
