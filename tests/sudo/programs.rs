@@ -305,3 +305,28 @@ fn verbose_says_connected_as_the_chain_does() {
     let o = client(&sudo(OURS, &["-q"], &s.path, &[]), &[], b"");
     assert_eq!(parts(&o), (Some(0), String::new(), String::new()));
 }
+
+#[test]
+fn concurrent_clients_each_get_their_own_run() {
+    let t = TempDir::new("sudo-many");
+    let mut s = ours(&t, &[], &["sh", "-c", "read l; echo \"$l $1\"; exit $1", "x"], &[]);
+    let path = s.path.clone();
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let n = i.to_string();
+                let o = client(&sudo(OURS, &[], &path, &[&n]), &[], format!("client{i}\n").as_bytes());
+                (i, parts(&o))
+            })
+        })
+        .collect();
+    for h in handles {
+        let (i, got) = h.join().unwrap();
+        assert_eq!(got, (Some(i), format!("client{i} {i}\n"), String::new()));
+    }
+    for _ in 0..16 {
+        expect_end(&mut s, "exitcode 0");
+    }
+    s.expect("s6-ipcserverd: info: status: 0/40");
+}
