@@ -137,3 +137,37 @@ fn a_client_that_vanishes_after_the_confirmation() {
     s.expect(&format!("s6-sudod: info: uid 0 gid 0 pid {pid}: client hung up: sent SIGTERM and SIGCONT"));
     expect_end(&mut s, "exitcode 1");
 }
+
+/// What a server of `sudod` says about one bad request: its fatal line, exit, answer.
+fn verdict(imp: Impl, tag: &str, payload: &[u8], nfds: usize) -> (String, String, Vec<u8>) {
+    let t = TempDir::new(tag);
+    let mut s = server(&t, Impl::Ours, imp, &[], &["true"], &[]);
+    let c = raw(&s);
+    send_msg(&c, payload, nfds);
+    let fatal = s.expect_line("a fatal line", |l| l.starts_with("s6-sudod: fatal: "));
+    let end = s.expect_line("the end", |l| l.contains(": info: end pid "));
+    let code = end.rsplit(' ').next().unwrap().to_owned();
+    (fatal, code, rest(c))
+}
+
+#[test]
+fn refusals_read_as_real_s6_sudod_s() {
+    let good = encode_request(&["a"], Some(&["A=1"]));
+    let mut banner = good.clone();
+    banner[7] = b'x';
+    let mut long = good.clone();
+    long.push(b'!');
+    let cases: [(&str, Vec<u8>, usize); 6] = [
+        ("fds", good.clone(), 2),
+        ("banner", banner, 3),
+        ("short", CLIENT_BANNER.to_vec(), 3),
+        ("len", long, 3),
+        ("cap", header(131_073, 0, 0, 0), 3),
+        ("env", encode_request(&["a"], Some(&["NOEQ"])), 3),
+    ];
+    for (tag, payload, nfds) in cases {
+        let ours = verdict(Impl::Ours, &format!("cmp-ours-{tag}"), &payload, nfds);
+        let real = verdict(Impl::Real, &format!("cmp-real-{tag}"), &payload, nfds);
+        assert_eq!(ours, real, "{tag}");
+    }
+}
