@@ -11,4 +11,5 @@ mod fuzz_replay;
 mod help;
 mod ipc;
 mod log;
+mod s6rc;
 mod supervise;
