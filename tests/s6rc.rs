@@ -40,9 +40,8 @@ const EXECLINE_BIN: &str = "/usr/lib/execline/bin";
 /// Programs that s6-rc's tree calls and that s6-rs does not provide yet: the real ones stand
 /// in, in the same PATH directory, until ours land. `s6-fdholder-daemon` runs the
 /// `s6rc-fdholder` service and `s6-fdholder-retrieve` starts each pipelined longrun; they
-/// are built on branch r-fdh, and this fallback goes away when it is merged. The sudo
-/// programs are built on branch r-sudo; the same applies.
-const FALLBACK: &[&str] = &["s6-fdholder-daemon", "s6-fdholder-retrieve", "s6-sudo", "s6-sudoc", "s6-sudod"];
+/// are built on branch r-fdh, and this fallback goes away when it is merged.
+const FALLBACK: &[&str] = &["s6-fdholder-daemon", "s6-fdholder-retrieve"];
 
 /// Non-s6 programs the scripts below and s6-rc's compiled scripts run through PATH.
 const TOOLS: &[&str] = &["sh", "cat", "sleep", "echo", "readlink"];
@@ -228,10 +227,9 @@ fn s6rc_drives_a_tree_of_our_programs() {
         });
         assert!(!real || allowed, "process {pid} runs real s6 {}:\n{table}", e.display());
     }
-    // The oneshot ran under s6-sudod, itself under s6-ipcserverd: ours unless it fell back.
+    // The oneshot ran under our s6-sudod, itself under our s6-ipcserverd.
     let parents = std::fs::read_to_string(t.join("up.parents")).unwrap();
-    let sudod = if fell_back.contains(&"s6-sudod") { real("s6-sudod") } else { canon("s6-sudod") };
-    assert_eq!(parents, format!("{}\n{}\n", sudod.display(), canon("s6-ipcserverd").display()));
+    assert_eq!(parents, format!("{}\n{}\n", canon("s6-sudod").display(), canon("s6-ipcserverd").display()));
 
     rc(&["-d", "change", "hello"]);
     assert_eq!(std::fs::read_to_string(t.join("proof")).unwrap(), "up\ndown\n");
