@@ -5,8 +5,8 @@
 //! `s6rc-fdholder` service.
 //!
 //! s6-rc is not packaged here and CI cannot fetch it, so the test runs only when
-//! `S6RS_S6RC_PREFIX` names an s6-rc install prefix (README, "Tests", says how to build one);
-//! without it the test says it is skipped and passes. s6-rc must be built so that it finds
+//! `S6RS_S6RC_PREFIX` names an s6-rc install prefix (README, beside the test command, says
+//! how to build one); without it the test says it is skipped and passes. s6-rc must be built so that it finds
 //! s6 programs through PATH: Debian's `s6/config.h` bakes `/usr/bin/` into
 //! `S6_EXTBINPREFIX`, so the build overrides that header with an empty prefix.
 //!
