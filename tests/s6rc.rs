@@ -6,9 +6,10 @@
 //!
 //! s6-rc is not packaged here and CI cannot fetch it, so the test runs only when
 //! `S6RS_S6RC_PREFIX` names an s6-rc install prefix (README, beside the test command, says
-//! how to build one); without it the test says it is skipped and passes. s6-rc must be built so that it finds
-//! s6 programs through PATH: Debian's `s6/config.h` bakes `/usr/bin/` into
-//! `S6_EXTBINPREFIX`, so the build overrides that header with an empty prefix.
+//! how to build one); without it the test says it is skipped and passes. s6-rc must be
+//! built so that it finds s6 programs through PATH: Debian's `s6/config.h` bakes
+//! `/usr/bin/` into `S6_EXTBINPREFIX`, so the build overrides that header with an empty
+//! prefix.
 //!
 //! The tree's PATH holds no /usr/bin at all: first a directory of symlinks to our binaries,
 //! then s6-rc's `bin`, execline's `/usr/lib/execline/bin`, and a directory of the few
@@ -16,9 +17,10 @@
 //! found" instead of silently the real one; the test also reads `/proc/PID/exe` of every
 //! process in the tree and of `s6-sudod`, the parent of the oneshot.
 //!
-//! The one process from Debian's s6 that remains is `s6-ftrigrd`, which s6-rc's own
-//! binaries spawn through Debian's libs6 (its path is compiled into that library) to watch
-//! our supervisors' event fifodirs.
+//! Besides the fdholder stand-ins ([`FALLBACK`]), the one program from Debian's s6 that
+//! runs is `/usr/bin/s6-ftrigrd`, which `s6-rc-init` spawns through Debian's libs6 (the
+//! path is compiled into that library, and s6 has no PATH lookup for it) to wait for our
+//! supervisors' start events. It is outside the tree and s6-rs has no such helper.
 
 use std::ffi::OsStr;
 use std::os::unix::fs::symlink;
