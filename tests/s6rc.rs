@@ -80,19 +80,65 @@ fn exe(pid: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default()
 }
 
-/// `pid` and all its descendants, with their executables.
-fn process_tree(pid: i32) -> Vec<(i32, PathBuf)> {
-    let mut out = vec![(pid, exe(pid))];
-    let mut i = 0;
-    while i < out.len() {
-        let p = out[i].0;
-        let kids = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
-        for k in kids.split_whitespace().filter_map(|k| k.parse::<i32>().ok()) {
-            out.push((k, exe(k)));
-        }
-        i += 1;
+/// One process: pid, start time (pids come back fast under load, `pid_max` is often
+/// 32768, so a pid alone does not name a process for long) and executable.
+struct Proc {
+    pid: i32,
+    start: u64,
+    exe: PathBuf,
+}
+
+impl Proc {
+    fn of(pid: i32) -> Option<Proc> {
+        let (_, start) = stat(pid)?;
+        Some(Proc { pid, start, exe: exe(pid) })
     }
-    out
+
+    /// Whether this very process still runs (a zombie has finished).
+    fn alive(&self) -> bool {
+        stat(self.pid).is_some_and(|(state, start)| start == self.start && state != 'Z')
+    }
+}
+
+/// State and start time of a process, from /proc/PID/stat.
+fn stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: fields are counted after it.
+    let mut f = s[s.rfind(')')? + 1..].split_whitespace();
+    let state = f.next()?.chars().next()?;
+    Some((state, f.nth(18)?.parse().ok()?))
+}
+
+/// A process and all its descendants, as found now. Drop SIGKILLs each one that still runs,
+/// so that a test failing midway leaves nothing behind.
+struct Snapshot(Vec<Proc>);
+
+impl Snapshot {
+    fn of(pid: i32) -> Snapshot {
+        let mut out: Vec<Proc> = Proc::of(pid).into_iter().collect();
+        let mut i = 0;
+        while i < out.len() {
+            let p = out[i].pid;
+            let kids = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+            out.extend(kids.split_whitespace().filter_map(|k| Proc::of(k.parse().ok()?)));
+            i += 1;
+        }
+        Snapshot(out)
+    }
+
+    /// One line per process: pid and executable.
+    fn table(&self) -> String {
+        self.0.iter().map(|p| format!("{} {}\n", p.pid, p.exe.display())).collect()
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        for p in self.0.iter().filter(|p| p.alive()) {
+            // SAFETY: kill of a process this test's tree started, checked alive just now.
+            unsafe { libc::kill(p.pid, libc::SIGKILL) };
+        }
+    }
 }
 
 /// The source database: a oneshot that records its runs and its parents' executables, a
@@ -198,11 +244,8 @@ fn s6rc_drives_a_tree_of_our_programs() {
 
     rc(&["-u", "change", "hello", "ticker", "pipe"]);
     // Everything that now runs is registered for cleanup before any assertion can fail.
-    let procs = process_tree(sv.pid as i32);
-    for &(pid, _) in &procs[1..] {
-        tree.adopt(pid);
-    }
-    let table = procs.iter().map(|(p, e)| format!("{p} {}\n", e.display())).collect::<String>();
+    let snap = Snapshot::of(sv.pid as i32);
+    let (procs, table) = (&snap.0, snap.table());
 
     assert_eq!(std::fs::read_to_string(t.join("proof")).unwrap(), "up\n");
     let status = String::from_utf8(ok(st_cmd(&live)).stdout).unwrap();
@@ -215,11 +258,11 @@ fn s6rc_drives_a_tree_of_our_programs() {
 
     // The tree is ours: the scanner, a supervisor per service, the oneshot runner's server.
     let canon = |name: &str| std::fs::canonicalize(ours.join(name)).unwrap();
-    assert_eq!(procs[0].1, canon("s6-svscan"), "{table}");
-    let supervisors = procs.iter().filter(|(_, e)| *e == canon("s6-supervise")).count();
+    assert_eq!(procs[0].exe, canon("s6-svscan"), "{table}");
+    let supervisors = procs.iter().filter(|p| p.exe == canon("s6-supervise")).count();
     assert_eq!(supervisors, 5, "one s6-supervise per longrun and per s6-rc service expected:\n{table}");
-    assert!(procs.iter().any(|(_, e)| *e == canon("s6-ipcserverd")), "no s6-ipcserverd of ours:\n{table}");
-    for (pid, e) in &procs {
+    assert!(procs.iter().any(|p| p.exe == canon("s6-ipcserverd")), "no s6-ipcserverd of ours:\n{table}");
+    for Proc { pid, exe: e, .. } in procs {
         let real = e.starts_with("/usr/bin")
             && e.file_name().is_some_and(|n| n.to_string_lossy().starts_with("s6-"));
         // Real s6-fdholder-daemon execs into real s6-fdholderd.
@@ -244,8 +287,13 @@ fn s6rc_drives_a_tree_of_our_programs() {
     let out = svscan::svscanctl(&["-t"], &scan);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(tree.wait_exit(sv.pid, T).is_some(), "s6-svscan did not exit after -t: {}", sv.errors());
-    for (pid, e) in &procs[1..] {
-        assert!(wait_until(T, || exe(*pid) != *e), "process {pid} ({}) outlived its tree", e.display());
+    for p in &procs[1..] {
+        assert!(
+            wait_until(T, || !p.alive()),
+            "process {} ({}) outlived its tree:\n{table}",
+            p.pid,
+            p.exe.display()
+        );
     }
 }
 
