@@ -90,23 +90,14 @@ struct Proc {
 
 impl Proc {
     fn of(pid: i32) -> Option<Proc> {
-        let (_, start) = stat(pid)?;
+        let (_, start) = proc_stat(pid)?;
         Some(Proc { pid, start, exe: exe(pid) })
     }
 
     /// Whether this very process still runs (a zombie has finished).
     fn alive(&self) -> bool {
-        stat(self.pid).is_some_and(|(state, start)| start == self.start && state != 'Z')
+        proc_stat(self.pid).is_some_and(|(state, start)| start == self.start && state != 'Z')
     }
-}
-
-/// State and start time of a process, from /proc/PID/stat.
-fn stat(pid: i32) -> Option<(char, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name, in parentheses, may hold spaces: fields are counted after it.
-    let mut f = s[s.rfind(')')? + 1..].split_whitespace();
-    let state = f.next()?.chars().next()?;
-    Some((state, f.nth(18)?.parse().ok()?))
 }
 
 /// A process and all its descendants, as found now. Drop SIGKILLs each one that still runs,
