@@ -12,4 +12,5 @@ mod help;
 mod ipc;
 mod log;
 mod s6rc;
+mod sudo;
 mod supervise;

@@ -69,10 +69,12 @@ pub fn exchange(rd: BorrowedFd<'_>, wr: BorrowedFd<'_>, req: &Request) -> Result
     let mut c = [0u8; 1];
     wire::read_exact(rd, &mut c, deadline).map_err(|s| Fatal::sys("get confirmation from server", &s.err))?;
     if let Confirmation::Refused(errno) = Confirmation::from_byte(c[0]) {
+        // Upstream's message has the separator twice: its text ends in ": " and the
+        // error text comes after another.
         return Err(Fatal::new(
             cli::EXIT_SYS,
             format!(
-                "unable to start privileged program: server answered: {}",
+                "unable to start privileged program: server answered: : {}",
                 cli::strerror(i32::from(errno))
             ),
         ));

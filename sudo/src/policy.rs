@@ -15,7 +15,7 @@
 //! Names under the `S6RS_SUDO_` prefix cannot collide with any upstream variable.
 //!
 //! A request that breaks the policy is refused before anything is spawned, with the EPERM
-//! confirmation byte, which a real s6-sudoc reports as `server answered: Operation not
+//! confirmation byte, which a real s6-sudoc reports as `server answered: : Operation not
 //! permitted`. The policy fails closed: a regex that does not compile or a maximum that is
 //! not a number refuses every request, with a message saying which variable is wrong. An
 //! empty regex is a regex: it accepts only empty arguments. Unset variables restrict

@@ -190,13 +190,15 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let fds = msg.fds;
     let (pid, argv_text) = spawn(&s, &req, &fds)?;
     drop(fds);
+    s.audit(s.client.spawned(pid, &argv_text));
     if let Err(e) = wire::write_all(stdout(), &[Confirmation::Spawned.byte()], s.deadline) {
+        // The client is gone already (or too slow): treat it as a hang-up.
         if !s.opts.detach {
             stop(pid);
+            s.audit(s.client.hung_up(pid));
         }
         return Err(Fatal::sys("send confirmation to client", &e));
     }
-    s.audit(s.client.spawned(pid, &argv_text));
     wait(&s, &trap, pid)
 }
 
