@@ -29,12 +29,14 @@ fn demo_tree_runs_logs_and_stops() {
 
     // s6-svwait reads supervise/status first (and fails without it, as upstream does), so
     // wait for both supervisors to have published one.
-    let published =
-        || ["ticker", "ticker/log"].iter().all(|d| scan.join(d).join("supervise/status").exists());
+    let ready = ["ticker", "ticker/log", "greeter", "ticker-sudo"];
+    let published = || ready.iter().all(|d| scan.join(d).join("supervise/status").exists());
     assert!(wait_until(T, published), "the supervisors never started");
-    // Ready means: the ticker wrote its newline on notification-fd.
+    // Ready means: the ticker wrote its newline on notification-fd, the loggers opened
+    // their logdirs, the socket services accept clients.
     let mut wait = Command::new(bin("s6-svwait"));
-    wait.args(["-U", "-t", "10000"]).arg(scan.join("ticker")).arg(scan.join("ticker/log"));
+    wait.args(["-U", "-t", "10000"]);
+    wait.args(ready.iter().map(|d| scan.join(d)));
     let out = run(wait, T);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     for d in ["ticker", "ticker/log", "greeter", "greeter/log", "ticker-sudo", "ticker-sudo/log"] {
@@ -55,7 +57,7 @@ fn demo_tree_runs_logs_and_stops() {
 
     // The greeter: its user is served, anyone else is refused (no greeting, a deny line).
     let sock = t.join("greeter.sock");
-    assert!(wait_until(T, || sock.exists()), "the greeter never bound its socket");
+    assert!(sock.exists(), "the greeter is ready without its socket");
     let ask = |pre: &[std::path::PathBuf]| {
         let mut c = Command::new(pre.first().cloned().unwrap_or_else(|| bin("s6-ipcclient")));
         for p in pre.iter().skip(1) {
@@ -99,7 +101,7 @@ fn demo_tree_runs_logs_and_stops() {
 /// the audit trail reaches the service's log.
 fn ticker_sudo(tree: &mut Tree, scan: &std::path::Path, run_dir: &std::path::Path, logs: &std::path::Path) {
     let sock = run_dir.join("ticker-sudo.sock");
-    assert!(wait_until(T, || sock.exists()), "the sudo service never bound its socket");
+    assert!(sock.exists(), "the sudo service is ready without its socket");
     let ticker = scan.join("ticker");
     // The pid of the ticker once it runs and is ready (0 meanwhile: down, or its finish
     // script running).
