@@ -24,5 +24,6 @@ export S6RS_DEMO_LOGS S6RS_DEMO_RUN PATH
 echo "s6-rs demo: scan directory $run/service, logs in $run/logs"
 echo "  inspect:  $bin/s6-svstat $run/service/ticker"
 echo "  talk:     $bin/s6-ipcclient $run/greeter.sock sh -c 'cat <&6'"
+echo "  sudo:     $bin/s6-setuidgid nobody $bin/s6-sudo $run/ticker-sudo.sock   (restarts the ticker)"
 echo "  stop:     $bin/s6-svscanctl -t $run/service   (or Ctrl-C)"
 exec "$bin/s6-svscan" "$run/service"

@@ -11,5 +11,6 @@ mod fuzz_replay;
 mod help;
 mod ipc;
 mod log;
+mod s6rc;
 mod sudo;
 mod supervise;

@@ -1,5 +1,6 @@
 //! The README's demo tree (examples/scandir) runs under our programs: the ticker comes up
-//! ready, its logger writes stamped lines, and `s6-svscanctl -t` stops everything.
+//! ready, its logger writes stamped lines, the greeter and the sudo service serve only whom
+//! their rules allow, and `s6-svscanctl -t` stops everything.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -28,15 +29,17 @@ fn demo_tree_runs_logs_and_stops() {
 
     // s6-svwait reads supervise/status first (and fails without it, as upstream does), so
     // wait for both supervisors to have published one.
-    let published =
-        || ["ticker", "ticker/log"].iter().all(|d| scan.join(d).join("supervise/status").exists());
+    let ready = ["ticker", "ticker/log", "greeter", "ticker-sudo"];
+    let published = || ready.iter().all(|d| scan.join(d).join("supervise/status").exists());
     assert!(wait_until(T, published), "the supervisors never started");
-    // Ready means: the ticker wrote its newline on notification-fd.
+    // Ready means: the ticker wrote its newline on notification-fd, the loggers opened
+    // their logdirs, the socket services accept clients.
     let mut wait = Command::new(bin("s6-svwait"));
-    wait.args(["-U", "-t", "10000"]).arg(scan.join("ticker")).arg(scan.join("ticker/log"));
+    wait.args(["-U", "-t", "10000"]);
+    wait.args(ready.iter().map(|d| scan.join(d)));
     let out = run(wait, T);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    for d in ["ticker", "ticker/log", "greeter", "greeter/log"] {
+    for d in ["ticker", "ticker/log", "greeter", "greeter/log", "ticker-sudo", "ticker-sudo/log"] {
         if let Ok(st) = s6rs_supervise::svstatus::Status::read(&scan.join(d)) {
             tree.adopt(st.pid as i32);
         }
@@ -54,7 +57,7 @@ fn demo_tree_runs_logs_and_stops() {
 
     // The greeter: its user is served, anyone else is refused (no greeting, a deny line).
     let sock = t.join("greeter.sock");
-    assert!(wait_until(T, || sock.exists()), "the greeter never bound its socket");
+    assert!(sock.exists(), "the greeter is ready without its socket");
     let ask = |pre: &[std::path::PathBuf]| {
         let mut c = Command::new(pre.first().cloned().unwrap_or_else(|| bin("s6-ipcclient")));
         for p in pre.iter().skip(1) {
@@ -83,8 +86,76 @@ fn demo_tree_runs_logs_and_stops() {
         );
     }
 
+    if me == 0 {
+        ticker_sudo(&mut tree, &scan, t.path(), &logs);
+    }
+
     let mut ctl = Command::new(bin("s6-svscanctl"));
     ctl.arg("-t").arg(&scan);
     assert_eq!(run(ctl, T).status.code(), Some(0));
     assert!(tree.wait_exit(pid, T).is_some(), "s6-svscan did not exit after -t");
+}
+
+/// The sudo service: `nobody` restarts the ticker through it; the same call with an extra
+/// argument is refused before anything runs, and so is root, whom the rules do not list;
+/// the audit trail reaches the service's log.
+fn ticker_sudo(tree: &mut Tree, scan: &std::path::Path, run_dir: &std::path::Path, logs: &std::path::Path) {
+    let sock = run_dir.join("ticker-sudo.sock");
+    assert!(sock.exists(), "the sudo service is ready without its socket");
+    let ticker = scan.join("ticker");
+    // The pid of the ticker once it runs and is ready (0 meanwhile: down, or its finish
+    // script running).
+    let pid = || {
+        s6rs_supervise::svstatus::Status::read(&ticker).map_or(0, |s| {
+            if s.is_up() && s.ready {
+                s.pid
+            } else {
+                0
+            }
+        })
+    };
+    let sudo = |as_nobody: bool, args: &[&str]| {
+        let mut c = Command::new(if as_nobody { bin("s6-setuidgid") } else { bin("s6-sudo") });
+        if as_nobody {
+            c.arg("nobody").arg(bin("s6-sudo"));
+        }
+        c.arg(&sock).args(args);
+        run(c, T)
+    };
+
+    let before = pid();
+    let out = sudo(true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut after = 0;
+    assert!(
+        wait_until(T, || {
+            after = pid();
+            after != 0 && after != before
+        }),
+        "the ticker was not restarted"
+    );
+    tree.adopt(after as i32);
+
+    let out = sudo(true, &["-d"]);
+    assert_ne!(out.status.code(), Some(0), "an extra argument was accepted");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let out = sudo(false, &[]);
+    assert_ne!(out.status.code(), Some(0), "root, outside the rules, was served");
+    assert_eq!(pid(), after, "a refused call restarted the ticker");
+
+    let log = logs.join("ticker-sudo/current");
+    let audited = |s: &str| {
+        s.contains(": spawned: s6-svc -r ")
+            && s.contains(" exited 0")
+            && s.contains(": refused: ")
+            && s.contains(" -d\n")
+            && s.contains("deny")
+    };
+    assert!(
+        wait_until(T, || std::fs::read_to_string(&log).is_ok_and(|s| audited(&s))),
+        "no audit trail in {}: {}",
+        log.display(),
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }

@@ -18,6 +18,6 @@ mod svdt;
 mod svlink;
 mod svok;
 mod svperms;
-mod svscan;
+pub(crate) mod svscan;
 mod svstat;
 mod svwait;

@@ -65,6 +65,28 @@ pub fn start_with(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str]) -> Sc
 /// [`start_with`] with the signals in `ignored` ignored (every other one at its default
 /// disposition, none blocked), as s6-svscan's parent may start it.
 pub fn start_ignoring(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str], ignored: &[i32]) -> Scan {
+    start_full(tree, prog, dir, args, ignored, &[])
+}
+
+/// [`start_with`] with these variables set in its environment (and so in the whole tree's).
+pub fn start_env(
+    tree: &mut Tree,
+    prog: &Path,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Scan {
+    start_full(tree, prog, dir, args, &[], env)
+}
+
+fn start_full(
+    tree: &mut Tree,
+    prog: &Path,
+    dir: &Path,
+    args: &[&str],
+    ignored: &[i32],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Scan {
     let stderr =
         dir.parent().unwrap().join(format!("svscan-{}.err", dir.file_name().unwrap().to_string_lossy()));
     let mut fds = [0; 2];
@@ -81,7 +103,8 @@ pub fn start_ignoring(tree: &mut Tree, prog: &Path, dir: &Path, args: &[&str], i
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(File::create(&stderr).unwrap());
+        .stderr(File::create(&stderr).unwrap())
+        .envs(env.iter().copied());
     ignoring_signals(&mut cmd, ignored);
     let pid = tree.spawn(cmd);
     drop(w);

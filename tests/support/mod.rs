@@ -56,7 +56,8 @@ impl Drop for TempDir {
 #[derive(Default)]
 pub struct Tree {
     children: Vec<Child>,
-    others: Vec<i32>,
+    /// Adopted processes: pid and start time (see [`proc_stat`]).
+    others: Vec<(i32, u64)>,
 }
 
 impl Tree {
@@ -80,10 +81,12 @@ impl Tree {
     }
 
     /// Registers a pid the test did not start directly (e.g. a service under a supervisor)
-    /// so that Drop kills it too.
+    /// so that Drop kills it too, if it is still the same process then: pids are reused
+    /// fast under load (`pid_max` is often 32768), and a dead service's pid may belong to
+    /// another test's process by the time the test ends.
     pub fn adopt(&mut self, pid: i32) {
-        if pid > 0 {
-            self.others.push(pid);
+        if let Some((_, start)) = proc_stat(pid).filter(|_| pid > 0) {
+            self.others.push((pid, start));
         }
     }
 
@@ -138,11 +141,23 @@ impl Drop for Tree {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        for &pid in &self.others {
-            // SAFETY: plain kill of pids registered by the test.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+        for &(pid, start) in &self.others {
+            if proc_stat(pid).is_some_and(|(_, s)| s == start) {
+                // SAFETY: plain kill of a pid registered by the test, still the same process.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
         }
     }
+}
+
+/// State letter and start time (clock ticks since boot) of a process, from /proc/PID/stat:
+/// together with the pid they name one process, where a pid alone is soon reused.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: fields are counted after it.
+    let mut f = s[s.rfind(')')? + 1..].split_whitespace();
+    let state = f.next()?.chars().next()?;
+    Some((state, f.nth(18)?.parse().ok()?))
 }
 
 /// Polls `cond` until it holds or `timeout` passes. Used only where the condition is a
