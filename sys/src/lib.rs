@@ -4,7 +4,6 @@
 //! for s6. Each module is one kernel or daemontools concept, written once.
 
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub)]
 
 #[macro_use]
 mod syscall;
