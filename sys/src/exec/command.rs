@@ -270,7 +270,5 @@ pub fn sibling(name: &str) -> PathBuf {
 
 /// Whether `path` is a regular file with an execute bit for someone.
 pub fn is_executable(path: &Path) -> bool {
-    let Ok(c) = crate::fd::cpath(path) else { return false };
-    // SAFETY: c is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }
