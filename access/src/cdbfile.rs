@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn truncations_are_errors_not_panics() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
+        let c = three();
         let full = c.as_bytes().to_vec();
         for cut in 1..full.len() {
             let t = Cdb::from_bytes(full[..cut].to_vec());
@@ -388,21 +388,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn verify_catches_every_truncation() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
-        c.verify().unwrap();
-        Cdb::from_bytes(Writer::new().finish().unwrap()).verify().unwrap();
+    /// A small database with three records, the truncation tests' subject.
+    fn three() -> Cdb {
+        build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")])
+    }
+
+    /// `check` accepts [`three`] and the empty database, with trailing bytes too (s6 ignores
+    /// them), and refuses every truncation of [`three`].
+    fn catches_every_truncation(check: impl Fn(&Cdb) -> io::Result<()>) {
+        let c = three();
+        check(&c).unwrap();
+        check(&Cdb::from_bytes(Writer::new().finish().unwrap())).unwrap();
         let full = c.as_bytes().to_vec();
         for cut in 0..full.len() {
-            assert!(Cdb::from_bytes(full[..cut].to_vec()).verify().is_err(), "cut {cut}");
+            assert!(check(&Cdb::from_bytes(full[..cut].to_vec())).is_err(), "cut {cut}");
         }
-        // Trailing bytes after the last table are harmless (s6 ignores them too).
-        let mut extra = full.clone();
-        extra.push(0);
-        Cdb::from_bytes(extra).verify().unwrap();
+        let mut extra = full;
+        extra.extend_from_slice(b"trailing");
+        check(&Cdb::from_bytes(extra)).unwrap();
+    }
+
+    #[test]
+    fn verify_catches_every_truncation() {
+        catches_every_truncation(Cdb::verify);
         // A key byte changed: its slot's hash no longer matches.
-        let mut bad = full.clone();
+        let mut bad = three().as_bytes().to_vec();
         bad[2048 + 8] ^= 1;
         assert!(Cdb::from_bytes(bad).verify().is_err());
     }
@@ -472,15 +482,6 @@ mod tests {
 
     #[test]
     fn layout_check_catches_every_truncation() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
-        c.check_layout().unwrap();
-        Cdb::from_bytes(Writer::new().finish().unwrap()).check_layout().unwrap();
-        let full = c.as_bytes().to_vec();
-        for cut in 0..full.len() {
-            assert!(Cdb::from_bytes(full[..cut].to_vec()).check_layout().is_err(), "cut {cut}");
-        }
-        let mut extra = full.clone();
-        extra.extend_from_slice(b"trailing");
-        Cdb::from_bytes(extra).check_layout().unwrap();
+        catches_every_truncation(Cdb::check_layout);
     }
 }
