@@ -178,6 +178,35 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
     }
 }
 
+/// Runs a command to completion (bounded by `timeout`) with `input` on its stdin, capturing
+/// its stdout and stderr. The input is written by a thread of its own and both outputs are
+/// drained while the command runs, so a command that writes before it has read everything
+/// cannot stall.
+pub fn run_with_input(mut cmd: Command, input: &[u8], timeout: Duration) -> std::process::Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(timeout) else {
+        // SAFETY: plain kill of the child started here, which its waiter has not reported
+        // reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = rx.recv_timeout(Duration::from_secs(5));
+        panic!("command timed out: {cmd:?}");
+    };
+    let _ = writer.join();
+    out.expect("wait for the command")
+}
+
 /// Starts `cmd` with every signal at its default disposition and none blocked, whatever
 /// this test process inherited: a supervisor hands the dispositions it inherited on to its
 /// services (as s6 does), and a test runner started in the background of a shell script has
