@@ -35,6 +35,19 @@ fn w(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// Starts our s6-svwait with `flag` and a 10 s timeout on `dir`, waits until it listens,
+/// sends `svc` to the service with real s6-svc, and returns s6-svwait's output.
+fn svwait_through(flag: &str, dir: &Path, svc: &str) -> std::process::Output {
+    let bg = Bg::start({
+        let mut c = Command::new(bin("s6-svwait"));
+        c.args([w(flag), w("-t10000"), dir.as_os_str()]);
+        c
+    });
+    wait_listeners(&dir.join("event"), 2);
+    assert_eq!(theirs("s6-svc", &[w(svc), dir.as_os_str()]).status.code(), Some(0));
+    bg.finish()
+}
+
 #[test]
 fn svwait_with_no_dirs_exits_at_once_and_usage() {
     assert_eq!(ours::<&str>("s6-svwait", &[]).status.code(), Some(0));
@@ -153,14 +166,7 @@ fn restart_waits_for_down_then_up() {
 
     // s6-svwait -r, subscribed before the restart is asked for.
     let before = st.pid;
-    let bg = Bg::start({
-        let mut c = Command::new(bin("s6-svwait"));
-        c.args([w("-r"), w("-t10000"), dir.as_os_str()]);
-        c
-    });
-    wait_listeners(&dir.join("event"), 2);
-    assert_eq!(theirs("s6-svc", &[w("-r"), dir.as_os_str()]).status.code(), Some(0));
-    let out = bg.finish();
+    let out = svwait_through("-r", &dir, "-r");
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     adopt_service(&mut tree, &dir);
     assert_ne!(status(&dir).pid, before);
@@ -280,14 +286,7 @@ fn supervisor_death_is_a_failure_unless_state_reached() {
     let s = supervise(&mut tree, &a);
 
     // Waiting for up on a down service whose supervisor exits: one failure.
-    let bg = Bg::start({
-        let mut c = Command::new(bin("s6-svwait"));
-        c.args([w("-u"), w("-t10000"), a.as_os_str()]);
-        c
-    });
-    wait_listeners(&a.join("event"), 2);
-    assert_eq!(theirs("s6-svc", &[w("-x"), a.as_os_str()]).status.code(), Some(0));
-    let out = bg.finish();
+    let out = svwait_through("-u", &a, "-x");
     assert_eq!(out.status.code(), Some(1), "{}", err(&out));
     assert!(tree.wait_exit(s.pid, T).is_some(), "supervisor did not exit");
 
