@@ -107,15 +107,23 @@ impl Cdb {
     /// after the records and the last one ends the file, so a file cut short anywhere fails
     /// this (EINVAL), even when the part a lookup needs survived the cut.
     pub fn check_layout(&self) -> io::Result<()> {
+        self.tables().map(|_| ())
+    }
+
+    /// The header's 256 (position, slot count) pairs, once [`Cdb::check_layout`]'s checks
+    /// pass.
+    fn tables(&self) -> io::Result<[(u32, u32); 256]> {
         let len = self.as_bytes().len() as u64;
         let head = self.at(0, HEADER as u32)?;
-        for i in 0..256 {
+        let mut tables = [(0, 0); 256];
+        for (i, t) in tables.iter_mut().enumerate() {
             let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
             if u64::from(hpos) < HEADER as u64 || u64::from(hpos) + 8 * u64::from(hslots) > len {
                 return Err(corrupt());
             }
+            *t = (hpos, hslots);
         }
-        Ok(())
+        Ok(tables)
     }
 
     /// The data of the first record whose key is `key`, `None` if there is none.
@@ -167,12 +175,8 @@ impl Cdb {
     /// writes always pass.
     pub fn verify(&self) -> io::Result<()> {
         let len = self.as_bytes().len() as u64;
-        let head = self.at(0, HEADER as u32)?;
-        for i in 0..256 {
-            let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
-            if u64::from(hpos) < HEADER as u64 || u64::from(hpos) + 8 * u64::from(hslots) > len {
-                return Err(corrupt());
-            }
+        let tables = self.tables()?;
+        for (i, &(hpos, hslots)) in tables.iter().enumerate() {
             for s in 0..hslots {
                 let slot = self.at(hpos + 8 * s, 8)?;
                 let (h, pos) = (u32_at(slot, 0), u32_at(slot, 4));
@@ -188,7 +192,8 @@ impl Cdb {
                 }
             }
         }
-        let eod = u64::from(u32_at(head, 0));
+        // The records end where the first table starts.
+        let eod = u64::from(tables[0].0);
         let mut pos = HEADER as u64;
         while pos < eod {
             let rec = self.at(pos as u32, 8)?;

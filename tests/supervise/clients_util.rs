@@ -3,7 +3,6 @@
 //! and crafted status files read under a lock the test holds, so that ours and Debian's
 //! programs can be compared on exactly the same bytes.
 
-
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
