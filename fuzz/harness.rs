@@ -19,6 +19,8 @@ use s6rs_ipc::fdpass::{self, Receiver, HEADER_LEN, MAX_FDS, MAX_SIZE};
 use s6rs_log::script::{self, Target};
 use s6rs_log::stamp::{Clock, MAX_LEN};
 use s6rs_log::zone::Zone;
+use s6rs_sudo::policy::Policy;
+use s6rs_sudo::protocol::{self as sudo_protocol, DecodeError, CLIENT_BANNER, FIXED_LEN, MAX_COUNT, NFDS};
 use s6rs_supervise::control::{Command, ScanCommand};
 use s6rs_supervise::dtally;
 use s6rs_supervise::svstatus::{self, Status};
@@ -43,6 +45,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("tzif", tzif),
     ("tz_string", tz_string),
     ("tai64n", tai64n),
+    ("sudo_request", sudo_request),
 ];
 
 /// The control bytes of s6-supervise and s6-svscan: every byte is a command or ignored,
@@ -487,6 +490,58 @@ pub fn tai64n(data: &[u8]) {
             assert_eq!(out.last() == Some(&b'\n'), terminated);
             let body = &out[..out.len() - usize::from(terminated)];
             assert!(body == line || (line.len() >= 25 && body.ends_with(&line[25..])), "{line:?} -> {out:?}");
+        }
+    }
+}
+
+/// s6-sudod's request decoder (`sudo::protocol::decode_request`); the first byte gives the
+/// fd count (0 to 4). A request that decodes packs back to exactly its bytes and carries
+/// only what the server may use; a refusal is the first broken rule in upstream's order,
+/// as an independent reading of the header finds it. A decoded request's first argument
+/// is then tried as the policy regex against the others (no panic, and a compiled policy
+/// accepts an argument equal to a literal pattern).
+pub fn sudo_request(data: &[u8]) {
+    let Some((&f, payload)) = data.split_first() else { return };
+    let nfds = usize::from(f % 5);
+    let be = |i: usize| u64::from(u32::from_be_bytes(payload[i..i + 4].try_into().unwrap()));
+    let header_error = if nfds != NFDS {
+        Some(DecodeError::Fds(nfds))
+    } else if payload.len() < FIXED_LEN {
+        Some(DecodeError::Short)
+    } else if !payload.starts_with(CLIENT_BANNER) {
+        Some(DecodeError::Banner)
+    } else if 31 + be(23) + be(27) != payload.len() as u64 {
+        Some(DecodeError::Lengths)
+    } else if be(15) > u64::from(MAX_COUNT) || be(19) > u64::from(MAX_COUNT) {
+        Some(DecodeError::TooMany)
+    } else {
+        None
+    };
+    match sudo_protocol::decode_request(payload, nfds) {
+        Ok(req) => {
+            assert_eq!(header_error, None);
+            assert_eq!((req.args.len() as u64, req.env.len() as u64), (be(15), be(19)));
+            assert!(req.env.iter().all(|e| e.contains(&b'=')));
+            assert!(req.args.iter().chain(&req.env).all(|s| !s.contains(&0)));
+            assert_eq!(sudo_protocol::encode_request(&req.args, Some(&req.env)), payload);
+            if let Some((pat, rest)) = req.args.split_first() {
+                if let Ok(p) = Policy::from_values(Some(pat), Some(b"100")) {
+                    let _ = p.check(rest);
+                    if pat.iter().all(|b| b.is_ascii_alphanumeric()) {
+                        assert_eq!(p.check(&[pat]), Ok(()));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            match header_error {
+                Some(h) => assert_eq!(e, h),
+                None => assert!(
+                    matches!(e, DecodeError::Args | DecodeError::Env | DecodeError::EnvEntry(_)),
+                    "{e:?}"
+                ),
+            }
+            assert_eq!(e.reply().is_some(), header_error.is_none());
         }
     }
 }

@@ -189,6 +189,15 @@ const PROGS: &[Prog] = &[
         &[],
         Usage,
     ),
+    Prog(
+        "s6-sudo",
+        "s6-sudo [ -q | -Q | -v ] [ -p bindpath ] [ -l localname ] [ -e ] [ -t timeout ] [ -T timeoutrun ] path [ args... ]",
+        "qQvpletT",
+        &[],
+        Usage,
+    ),
+    Prog("s6-sudoc", "s6-sudoc [ -e ] [ -t timeoutconn ] [ -T timeoutrun ] [ args... ]", "etT", &[], Usage),
+    Prog("s6-sudod", "s6-sudod [ -0 ] [ -1 ] [ -2 ] [ -d ] [ -t timeout ] args...", "012dt", &["audit"], Usage),
     Prog("s6-supervise", "s6-supervise dir", "", &[], Operands),
     Prog(
         "s6-svc",
@@ -278,7 +287,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 45);
+    assert_eq!(listed.len(), 48);
 }
 
 #[test]

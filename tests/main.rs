@@ -15,4 +15,5 @@ mod fuzz_replay;
 mod help;
 mod ipc;
 mod log;
+mod sudo;
 mod supervise;

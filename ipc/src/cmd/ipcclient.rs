@@ -2,8 +2,8 @@
 //! the Unix socket `path` and chain-load `prog...` with the socket as fds 6 (read) and 7
 //! (write), `PROTO=IPC` and `IPCLOCALPATH` set (upstream doc/s6-ipcclient.html).
 
-use std::ffi::OsString;
-use std::os::fd::AsFd;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -27,6 +27,36 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
+/// Connects a stream socket to `path` (bound first to `bindpath` if given) as s6-ipcclient
+/// does, with its messages, and prints its `connected` line at verbosity 2 and more. Returns
+/// the (blocking, close-on-exec) socket and the `IPCLOCALPATH` value: `localname`, or the
+/// name the socket is bound to, or `None` if it cannot say. s6-sudo's in-process client
+/// connects through this too.
+pub fn connect(
+    path: &OsStr,
+    bindpath: Option<&OsStr>,
+    localname: Option<&OsStr>,
+    verbosity: u32,
+) -> Result<(OwnedFd, Option<OsString>), Fatal> {
+    let s = socket::socket(Kind::Stream, false).map_err(|e| Fatal::sys("create socket", &e))?;
+    if let Some(b) = bindpath {
+        socket::bind(s.as_fd(), Path::new(b))
+            .map_err(|e| Fatal::sys(format_args!("bind socket to {}", cli::show(b)), &e))?;
+    }
+    socket::connect(s.as_fd(), Path::new(path))
+        .map_err(|e| Fatal::sys(format_args!("connect to {}", cli::show(path)), &e))?;
+    if verbosity >= 2 {
+        // Upstream names itself twice on this line.
+        cli::info(format_args!("{}: connected to {}", cli::prog(), cli::show(path)));
+    }
+    let local = match localname {
+        Some(l) => Some(OsString::from(OsStr::from_bytes(&l.as_bytes()[..l.len().min(PATH_MAX)]))),
+        // Unset when the socket cannot say where it is bound.
+        None => socket::local_path(s.as_fd()).ok().map(|p| p.as_os_str().to_owned()),
+    };
+    Ok((s, local))
+}
+
 /// Runs s6-ipcclient.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut verbosity: u32 = 1;
@@ -48,22 +78,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     if prog.is_empty() {
         return Err(SPEC.usage_error());
     }
-    let s = socket::socket(Kind::Stream, false).map_err(|e| Fatal::sys("create socket", &e))?;
-    if let Some(b) = &bindpath {
-        socket::bind(s.as_fd(), Path::new(b))
-            .map_err(|e| Fatal::sys(format_args!("bind socket to {}", cli::show(b)), &e))?;
-    }
-    socket::connect(s.as_fd(), Path::new(path))
-        .map_err(|e| Fatal::sys(format_args!("connect to {}", cli::show(path)), &e))?;
-    if verbosity >= 2 {
-        // Upstream names itself twice on this line.
-        cli::info(format_args!("{}: connected to {}", cli::prog(), cli::show(path)));
-    }
-    let local = match &localname {
-        Some(l) => Some(OsString::from(std::ffi::OsStr::from_bytes(&l.as_bytes()[..l.len().min(PATH_MAX)]))),
-        // Unset when the socket cannot say where it is bound.
-        None => socket::local_path(s.as_fd()).ok().map(|p| p.as_os_str().to_owned()),
-    };
+    let (s, local) = connect(path, bindpath.as_deref(), localname.as_deref(), verbosity)?;
     let s = s6rs_sys::fd::move_to(s, 6).map_err(|e| Fatal::sys("set up fd 6", &e))?;
     s6rs_sys::fd::dup_to(s.as_fd(), 7).map_err(|e| Fatal::sys("set up fd 7", &e))?;
     // Both numbers belong to prog from here on, even if the exec fails.

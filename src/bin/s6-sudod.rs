@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main(&s6rs_sudo::cmd::sudod::SPEC, s6rs_sudo::cmd::sudod::run)
+}
