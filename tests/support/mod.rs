@@ -86,9 +86,6 @@ impl Tree {
     }
 
     /// Takes back a child (to wait on it), so Drop no longer kills it.
-    // Unused on main; the s6-sudo and fdholder tests on their way (branches r-sudo, r-fdh)
-    // call it.
-    #[allow(dead_code)]
     pub fn take(&mut self, pid: u32) -> Option<Child> {
         let i = self.children.iter().position(|c| c.id() == pid)?;
         Some(self.children.remove(i))
