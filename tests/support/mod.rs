@@ -161,7 +161,13 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Runs a command to completion (bounded by `timeout`), capturing its output.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
+    let child = cmd.spawn().expect("spawn");
+    wait_output(child, timeout, &format!("{cmd:?}"))
+}
+
+/// Waits (bounded by `timeout`) for a child started with piped stdout and stderr, and
+/// collects its output; on a timeout kills it and fails naming it `what`, with its stderr.
+pub fn wait_output(mut child: Child, timeout: Duration, what: &str) -> std::process::Output {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(_)) = child.try_wait() {
@@ -170,7 +176,7 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!("command timed out: {:?}; stderr: {}", cmd, String::from_utf8_lossy(&out.stderr));
+            panic!("{what} timed out; stderr: {}", String::from_utf8_lossy(&out.stderr));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
