@@ -107,15 +107,23 @@ impl Cdb {
     /// after the records and the last one ends the file, so a file cut short anywhere fails
     /// this (EINVAL), even when the part a lookup needs survived the cut.
     pub fn check_layout(&self) -> io::Result<()> {
+        self.tables().map(|_| ())
+    }
+
+    /// The header's 256 (position, slot count) pairs, once [`Cdb::check_layout`]'s checks
+    /// pass.
+    fn tables(&self) -> io::Result<[(u32, u32); 256]> {
         let len = self.as_bytes().len() as u64;
         let head = self.at(0, HEADER as u32)?;
-        for i in 0..256 {
+        let mut tables = [(0, 0); 256];
+        for (i, t) in tables.iter_mut().enumerate() {
             let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
             if u64::from(hpos) < HEADER as u64 || u64::from(hpos) + 8 * u64::from(hslots) > len {
                 return Err(corrupt());
             }
+            *t = (hpos, hslots);
         }
-        Ok(())
+        Ok(tables)
     }
 
     /// The data of the first record whose key is `key`, `None` if there is none.
@@ -167,12 +175,8 @@ impl Cdb {
     /// writes always pass.
     pub fn verify(&self) -> io::Result<()> {
         let len = self.as_bytes().len() as u64;
-        let head = self.at(0, HEADER as u32)?;
-        for i in 0..256 {
-            let (hpos, hslots) = (u32_at(head, i * 8), u32_at(head, i * 8 + 4));
-            if u64::from(hpos) < HEADER as u64 || u64::from(hpos) + 8 * u64::from(hslots) > len {
-                return Err(corrupt());
-            }
+        let tables = self.tables()?;
+        for (i, &(hpos, hslots)) in tables.iter().enumerate() {
             for s in 0..hslots {
                 let slot = self.at(hpos + 8 * s, 8)?;
                 let (h, pos) = (u32_at(slot, 0), u32_at(slot, 4));
@@ -188,7 +192,8 @@ impl Cdb {
                 }
             }
         }
-        let eod = u64::from(u32_at(head, 0));
+        // The records end where the first table starts.
+        let eod = u64::from(tables[0].0);
         let mut pos = HEADER as u64;
         while pos < eod {
             let rec = self.at(pos as u32, 8)?;
@@ -373,7 +378,7 @@ mod tests {
 
     #[test]
     fn truncations_are_errors_not_panics() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
+        let c = three();
         let full = c.as_bytes().to_vec();
         for cut in 1..full.len() {
             let t = Cdb::from_bytes(full[..cut].to_vec());
@@ -388,21 +393,31 @@ mod tests {
         }
     }
 
-    #[test]
-    fn verify_catches_every_truncation() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
-        c.verify().unwrap();
-        Cdb::from_bytes(Writer::new().finish().unwrap()).verify().unwrap();
+    /// A small database with three records, the truncation tests' subject.
+    fn three() -> Cdb {
+        build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")])
+    }
+
+    /// `check` accepts [`three`] and the empty database, with trailing bytes too (s6 ignores
+    /// them), and refuses every truncation of [`three`].
+    fn catches_every_truncation(check: impl Fn(&Cdb) -> io::Result<()>) {
+        let c = three();
+        check(&c).unwrap();
+        check(&Cdb::from_bytes(Writer::new().finish().unwrap())).unwrap();
         let full = c.as_bytes().to_vec();
         for cut in 0..full.len() {
-            assert!(Cdb::from_bytes(full[..cut].to_vec()).verify().is_err(), "cut {cut}");
+            assert!(check(&Cdb::from_bytes(full[..cut].to_vec())).is_err(), "cut {cut}");
         }
-        // Trailing bytes after the last table are harmless (s6 ignores them too).
-        let mut extra = full.clone();
-        extra.push(0);
-        Cdb::from_bytes(extra).verify().unwrap();
+        let mut extra = full;
+        extra.extend_from_slice(b"trailing");
+        check(&Cdb::from_bytes(extra)).unwrap();
+    }
+
+    #[test]
+    fn verify_catches_every_truncation() {
+        catches_every_truncation(Cdb::verify);
         // A key byte changed: its slot's hash no longer matches.
-        let mut bad = full.clone();
+        let mut bad = three().as_bytes().to_vec();
         bad[2048 + 8] ^= 1;
         assert!(Cdb::from_bytes(bad).verify().is_err());
     }
@@ -472,15 +487,6 @@ mod tests {
 
     #[test]
     fn layout_check_catches_every_truncation() {
-        let c = build(&[(b"uid/0", b"A\0\0\0\0"), (b"uid/1000", b"D"), (b"gid/100", b"D")]);
-        c.check_layout().unwrap();
-        Cdb::from_bytes(Writer::new().finish().unwrap()).check_layout().unwrap();
-        let full = c.as_bytes().to_vec();
-        for cut in 0..full.len() {
-            assert!(Cdb::from_bytes(full[..cut].to_vec()).check_layout().is_err(), "cut {cut}");
-        }
-        let mut extra = full.clone();
-        extra.extend_from_slice(b"trailing");
-        Cdb::from_bytes(extra).check_layout().unwrap();
+        catches_every_truncation(Cdb::check_layout);
     }
 }

@@ -100,27 +100,37 @@ mod tests {
 
     use s6rs_sys::testing::TempDir as Dir;
 
-    fn dir(tag: &str) -> Dir {
-        Dir::new(&format!("access-fs-{tag}"))
-    }
-
-    fn put(d: &Dir, path: &str, body: &[u8]) {
-        let p = d.0.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
+    /// A rules directory holding `entries`: files with their contents, and directories
+    /// where the path ends in `/`.
+    fn tree(tag: &str, entries: &[(&str, &[u8])]) -> Dir {
+        let d = Dir::new(&format!("access-fs-{tag}"));
+        for (path, body) in entries {
+            let p = d.0.join(path);
+            if path.ends_with('/') {
+                std::fs::create_dir_all(p).unwrap();
+            } else {
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, body).unwrap();
+            }
+        }
+        d
     }
 
     #[test]
     fn allow_deny_missing_and_grant() {
-        let d = dir("basic");
-        put(&d, "uid/0/allow", b"");
-        put(&d, "uid/0/env/FOO", b"bar  \nignored\n");
-        put(&d, "uid/0/env/GONE", b"");
-        put(&d, "uid/0/exec", b"echo hi\n");
-        put(&d, "uid/1/deny", b"");
-        put(&d, "uid/2/allow", b"");
-        put(&d, "uid/2/deny", b"");
-        put(&d, "uid/3/other", b"");
+        let d = tree(
+            "basic",
+            &[
+                ("uid/0/allow", b""),
+                ("uid/0/env/FOO", b"bar  \nignored\n"),
+                ("uid/0/env/GONE", b""),
+                ("uid/0/exec", b"echo hi\n"),
+                ("uid/1/deny", b""),
+                ("uid/2/allow", b""),
+                ("uid/2/deny", b""),
+                ("uid/3/other", b""),
+            ],
+        );
         let r = FsRules::new(&d.0);
         let Lookup::Allow(g) = r.lookup(b"uid/0").unwrap() else { panic!() };
         let mut env = g.env.clone();
@@ -136,14 +146,18 @@ mod tests {
 
     #[test]
     fn broken_rules_are_errors() {
-        let d = dir("broken");
-        put(&d, "uid/5", b"a file where a rule directory should be");
-        put(&d, "uid/6/allow", b"");
-        put(&d, "uid/6/env", b"not a directory");
-        put(&d, "uid/7/allow", b"");
-        std::fs::create_dir_all(d.0.join("uid/7/exec")).unwrap();
-        put(&d, "uid/8/allow", b"");
-        std::fs::create_dir_all(d.0.join("uid/8/env/SUB")).unwrap();
+        let d = tree(
+            "broken",
+            &[
+                ("uid/5", b"a file where a rule directory should be"),
+                ("uid/6/allow", b""),
+                ("uid/6/env", b"not a directory"),
+                ("uid/7/allow", b""),
+                ("uid/7/exec/", b""),
+                ("uid/8/allow", b""),
+                ("uid/8/env/SUB/", b""),
+            ],
+        );
         let r = FsRules::new(&d.0);
         for k in ["uid/5", "uid/6", "uid/7", "uid/8"] {
             assert!(r.lookup(k.as_bytes()).is_err(), "{k}");
@@ -152,9 +166,7 @@ mod tests {
 
     #[test]
     fn exec_is_clamped() {
-        let d = dir("clamp");
-        put(&d, "uid/0/allow", b"");
-        put(&d, "uid/0/exec", &vec![b'x'; 5000]);
+        let d = tree("clamp", &[("uid/0/allow", b""), ("uid/0/exec", &[b'x'; 5000])]);
         let Lookup::Allow(g) = FsRules::new(&d.0).lookup(b"uid/0").unwrap() else { panic!() };
         assert_eq!(g.exec.len(), MAX_EXEC);
     }

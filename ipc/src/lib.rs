@@ -8,7 +8,6 @@
 //!   s6-ioconnect (upstream doc/s6-ipcserver.html and the pages it links).
 
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub)]
 
 pub mod check;
 pub mod cmd;

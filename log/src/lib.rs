@@ -3,7 +3,6 @@
 //! ucspilogd and s6-socklog.
 
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub)]
 
 pub mod cmd;
 pub(crate) mod filter;

@@ -5,7 +5,6 @@
 //! each program under `cmd`.
 
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations, unreachable_pub)]
 
 pub(crate) mod block;
 pub mod control;

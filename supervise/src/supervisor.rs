@@ -89,6 +89,8 @@ const PACE: Duration = Duration::from_secs(1);
 /// Period of the SIGKILLs after `timeout-kill` or `timeout-finish` ran out.
 const REKILL: Duration = Duration::from_secs(5);
 
+// The event-loop tokens, numbered from 0: the main loop reads them back in this order
+// (`wait_tokens`).
 const TOKEN_SIG: usize = 0;
 const TOKEN_CTL: usize = 1;
 const TOKEN_NOTIFY: usize = 2;
@@ -161,13 +163,8 @@ impl Supervisor {
         self.event(b"s");
         while self.cont {
             s6rs_sys::proc::release_free_memory();
-            let (mut sig, mut ctl, mut notif) = (false, false, false);
-            let res = self.lp.wait(self.deadline, |ev| match ev.token {
-                TOKEN_SIG => sig = true,
-                TOKEN_CTL => ctl = true,
-                _ => notif = true,
-            });
-            res.map_err(|e| Fatal::sys("wait for events", &e))?;
+            let [sig, ctl, notif] =
+                self.lp.wait_tokens(self.deadline).map_err(|e| Fatal::sys("wait for events", &e))?;
             if notif && self.notify.is_some() {
                 self.on_notify();
             }
@@ -343,41 +340,29 @@ impl Supervisor {
     fn command(&mut self, c: control::Command) -> Result<(), Fatal> {
         use control::Command as C;
         use State::*;
+        // The commands that only send their fixed signal: one pattern for the two rows that
+        // list them, so the match stays exhaustive without a catch-all.
+        macro_rules! plain_signal {
+            () => {
+                C::Alarm
+                    | C::Abort
+                    | C::Quit
+                    | C::Hup
+                    | C::Kill
+                    | C::Term
+                    | C::Int
+                    | C::Usr1
+                    | C::Usr2
+                    | C::Winch
+                    | C::GroupKill
+            };
+        }
         match (self.state, c) {
             (
                 Down | Finish | LastFinish,
-                C::Alarm
-                | C::Abort
-                | C::Quit
-                | C::Hup
-                | C::Kill
-                | C::Term
-                | C::Int
-                | C::Usr1
-                | C::Usr2
-                | C::Winch
-                | C::Pause
-                | C::Cont
-                | C::Restart
-                | C::Reload
-                | C::GroupPause
-                | C::GroupCont
-                | C::GroupKill,
+                plain_signal!() | C::Pause | C::Cont | C::Restart | C::Reload | C::GroupPause | C::GroupCont,
             ) => {}
-            (
-                Up | LastUp,
-                C::Alarm
-                | C::Abort
-                | C::Quit
-                | C::Hup
-                | C::Kill
-                | C::Term
-                | C::Int
-                | C::Usr1
-                | C::Usr2
-                | C::Winch
-                | C::GroupKill,
-            ) => self.signal(c)?,
+            (Up | LastUp, plain_signal!()) => self.signal(c)?,
             (Up | LastUp, C::Pause | C::GroupPause) => {
                 self.signal(c)?;
                 self.status.paused = true;

@@ -272,26 +272,23 @@ pub(crate) fn timeout(arg: &str) -> Option<Deadline> {
     s6rs_sys::cli::parse_uint::<u64>(arg).map(Deadline::from_ms)
 }
 
-/// The state flags the waiting tools share, in their usage-line order:
-/// `[ -U | -u | -d | -D | -r | -R ]`.
-pub(crate) const GOAL_FLAGS: [Flag; 6] = [
+/// The options of s6-svwait and s6-svlisten, in their usage-line order:
+/// `[ -U | -u | -d | -D | -r | -R ] [ -a | -o ] [ -t timeout ]`.
+pub(crate) const FLAGS: [Flag; 9] = [
     Flag::new('U', Show::Own, "wait until up and ready"),
     Flag::new('u', Show::Or, "wait until up (the default)"),
     Flag::new('d', Show::Or, "wait until down"),
     Flag::new('D', Show::Or, "wait until down and finished (./finish done)"),
     Flag::new('r', Show::Or, "wait until restarted: down, then up"),
     Flag::new('R', Show::Or, "wait until restarted and ready"),
-];
-
-/// `[ -a | -o ]` of s6-svwait and s6-svlisten.
-pub(crate) const ALL_ANY_FLAGS: [Flag; 2] = [
     Flag::new('a', Show::Own, "wait for every service (the default)"),
     Flag::new('o', Show::Or, "wait for one service"),
+    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)"),
 ];
 
-/// `-t timeout` of the waiting tools.
-pub(crate) const TIMEOUT_FLAG: Flag =
-    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)");
+/// s6-svlisten1's options: [`FLAGS`] without `-a`/`-o`, since it watches one service.
+pub(crate) const ONE_SERVICE_FLAGS: [Flag; 7] =
+    [FLAGS[0], FLAGS[1], FLAGS[2], FLAGS[3], FLAGS[4], FLAGS[5], FLAGS[8]];
 
 /// The options the waiting tools share:
 /// `[ -U | -u | -D | -d | -r | -R ] [ -a | -o ] [ -t timeout ]`.
@@ -306,9 +303,9 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    /// Parses the options of `args` against `spec` (built from [`GOAL_FLAGS`], maybe
-    /// [`ALL_ANY_FLAGS`], and [`TIMEOUT_FLAG`]: s6-svlisten1 watches one service and has no
-    /// `-a`/`-o`) and returns them with the operands. Any bad option is a usage error.
+    /// Parses the options of `args` against `spec` (whose table is [`FLAGS`] or
+    /// [`ONE_SERVICE_FLAGS`]) and returns them with the operands. Any bad option is a usage
+    /// error.
     pub(crate) fn parse<'a>(
         args: &'a [OsString],
         spec: &'a Spec,

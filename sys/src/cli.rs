@@ -31,7 +31,7 @@ pub const EXIT_NOTFOUND: u8 = 127;
 static PROG: RwLock<Option<&'static str>> = RwLock::new(None);
 
 /// Sets the program name used as the prefix of every message. The first call wins.
-pub fn set_prog(name: &str) {
+pub(crate) fn set_prog(name: &str) {
     let mut p = PROG.write().unwrap_or_else(|e| e.into_inner());
     if p.is_none() {
         *p = Some(Box::leak(name.to_owned().into_boxed_str()));
@@ -107,7 +107,7 @@ pub fn strerror(errno: i32) -> String {
 
 /// [`strerror`] without allocating (for a forked child): `None` where glibc would say
 /// "Unknown error N".
-pub fn strerror_known(errno: i32) -> Option<&'static str> {
+pub(crate) fn strerror_known(errno: i32) -> Option<&'static str> {
     usize::try_from(errno).ok().and_then(|i| errno_text::GLIBC.get(i).copied().flatten())
 }
 

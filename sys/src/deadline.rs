@@ -45,7 +45,7 @@ impl Deadline {
     }
 
     /// Remaining time in milliseconds for `poll(2)`: -1 for never, rounded up otherwise.
-    pub fn poll_ms(self) -> i32 {
+    pub(crate) fn poll_ms(self) -> i32 {
         match self.remaining() {
             None => -1,
             Some(d) => {

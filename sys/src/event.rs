@@ -84,6 +84,19 @@ impl EventLoop {
         }
         Ok(())
     }
+
+    /// Waits as [`EventLoop::wait`] does and says which of the tokens `0..N` were reported
+    /// (reports for other tokens are dropped): for a loop over a few sources numbered from 0
+    /// that handles each kind of source once per wake-up.
+    pub fn wait_tokens<const N: usize>(&mut self, deadline: Deadline) -> io::Result<[bool; N]> {
+        let mut seen = [false; N];
+        self.wait(deadline, |r| {
+            if let Some(s) = seen.get_mut(r.token) {
+                *s = true;
+            }
+        })?;
+        Ok(seen)
+    }
 }
 
 /// `poll(2)` until one of `fds` is ready or `deadline` passes: the number of fds with
@@ -124,6 +137,20 @@ mod tests {
         crate::fd::write_all(w.as_fd(), b"x").unwrap();
         lp.wait(Deadline::from_ms(5000), |ev| seen.push(ev.token)).unwrap();
         assert_eq!(seen, vec![7]);
+    }
+
+    #[test]
+    fn wait_tokens_marks_the_ready_ones() {
+        let (r0, w0) = crate::fd::pipe_nb().unwrap();
+        let (r1, _w1) = crate::fd::pipe_nb().unwrap();
+        let (r9, w9) = crate::fd::pipe_nb().unwrap();
+        let mut lp = EventLoop::new(4).unwrap();
+        lp.add(r0.as_fd(), 0, Watch::Read).unwrap();
+        lp.add(r1.as_fd(), 1, Watch::Read).unwrap();
+        lp.add(r9.as_fd(), 9, Watch::Read).unwrap();
+        crate::fd::write_all(w9.as_fd(), b"x").unwrap();
+        crate::fd::write_all(w0.as_fd(), b"x").unwrap();
+        assert_eq!(lp.wait_tokens::<2>(Deadline::from_ms(5000)).unwrap(), [true, false]);
     }
 
     #[test]

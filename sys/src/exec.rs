@@ -20,7 +20,7 @@
 //! other disposition as this process inherited it, ignored signals included, as s6's C
 //! programs hand them on ([`crate::sig`]'s `spawn_defaults`). A chain-loaded program gets the
 //! signal state this process inherited, as a C chain-loader leaves it
-//! ([`crate::sig::restore_inherited`]). Exec failures map to 127 when the program is missing
+//! (`crate::sig`'s `inherited`). Exec failures map to 127 when the program is missing
 //! and 126 otherwise.
 //!
 //! A child started in a new session ([`Command::setsid`]) is a session and process-group

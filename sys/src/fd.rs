@@ -24,7 +24,8 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// Creates a close-on-exec, non-blocking pipe: `(read, write)`.
-pub fn pipe_nb() -> io::Result<(OwnedFd, OwnedFd)> {
+#[cfg(test)]
+pub(crate) fn pipe_nb() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
 }
 
@@ -187,7 +188,7 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// A path as a C string (paths with NUL bytes are invalid input).
-pub fn cpath(p: &Path) -> io::Result<CString> {
+pub(crate) fn cpath(p: &Path) -> io::Result<CString> {
     CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 

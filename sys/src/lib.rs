@@ -5,9 +5,6 @@
 
 #![deny(missing_docs)]
 
-#[macro_use]
-mod syscall;
-
 pub mod cli;
 pub mod deadline;
 pub mod envdir;

@@ -164,7 +164,7 @@ pub(crate) fn spawn_defaults() -> u64 {
 
 // What this process changed in its signal state, and how it was before the first change. A
 // C chain-loader changes nothing, so ours put back exactly what they changed (or what Rust's
-// runtime changed: it ignores SIGPIPE before `main`) before exec: see [`restore_inherited`].
+// runtime changed: it ignores SIGPIPE before `main`) before exec: see [`inherited`].
 // Bit `n - 1` stands for signal `n`.
 static TOUCHED: AtomicU64 = AtomicU64::new(0);
 static WAS_IGNORED: AtomicU64 = AtomicU64::new(0);
@@ -255,7 +255,7 @@ pub(crate) struct Inherited {
     pub(crate) mask: Option<u64>,
 }
 
-/// What [`restore_inherited`] puts back: each disposition changed through this module
+/// What a chain-loaded program gets back: each disposition changed through this module
 /// (SIGPIPE always), ignored if it came ignored, default otherwise; the mask, if changed.
 pub(crate) fn inherited() -> Inherited {
     let touched = TOUCHED.load(Ordering::Relaxed) | 1 << (libc::SIGPIPE - 1);
@@ -269,29 +269,9 @@ pub(crate) fn inherited() -> Inherited {
     Inherited { to_default: touched & !ignored, to_ignore: ignored, mask }
 }
 
-/// Puts back the signal state this process inherited, as a C chain-loader hands it on: the
-/// mask, if it was changed, and each disposition changed through this module (SIGPIPE
-/// always): ignored if it came ignored, default otherwise.
-pub fn restore_inherited() -> io::Result<()> {
-    let i = inherited();
-    for sig in (1..=64).filter(|s| (i.to_default | i.to_ignore) & (1 << (s - 1)) != 0) {
-        let ignore = i.to_ignore & (1 << (sig - 1)) != 0;
-        disposition(sig, if ignore { libc::SIG_IGN } else { libc::SIG_DFL })?;
-    }
-    if let Some(before) = MASK_BEFORE.get() {
-        mask(SigmaskHow::SIG_SETMASK, before)?;
-    }
-    Ok(())
-}
-
 /// Blocks `sigs` in this thread's mask.
 pub fn block(sigs: &[i32]) -> io::Result<()> {
     mask(SigmaskHow::SIG_BLOCK, &SigSet::of(sigs))
-}
-
-/// Unblocks every signal (what a chain-loaded program expects to inherit).
-pub fn unblock_all() -> io::Result<()> {
-    mask(SigmaskHow::SIG_SETMASK, &SigSet::empty())
 }
 
 fn mask(how: SigmaskHow, set: &SigSet) -> io::Result<()> {
@@ -307,7 +287,7 @@ pub fn ignore(sig: i32) -> io::Result<()> {
 }
 
 /// Ignores `sig` in this process and in the program it chain-loads: unlike [`ignore`], the
-/// change is meant to be handed on, so [`restore_inherited`] leaves it alone (s6-setsid -g
+/// change is meant to be handed on, so a chain-loaded program inherits it (see [`crate::exec::Command::exec`]) (s6-setsid -g
 /// gives prog SIGTTOU ignored).
 pub fn ignore_across_exec(sig: i32) -> io::Result<()> {
     sigaction(sig, Some(&action(libc::SIG_IGN, 0)))?;

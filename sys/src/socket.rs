@@ -11,7 +11,7 @@
 //!
 //! Calls go through `nix`. Two stay raw, each in one function: `listen`, whose backlog
 //! nix caps at the C library's SOMAXCONN (musl's is 128), and `getsockname`/`getpeername`
-//! on Unix sockets ([`local_path`], [`peer_path`]): a name that fills all of `sun_path`
+//! on Unix sockets ([`local_path`], `peer_path`): a name that fills all of `sun_path`
 //! comes back one byte longer than `sockaddr_un`, which nix's `UnixAddr` copies whole.
 
 use std::ffi::OsStr;
@@ -148,7 +148,7 @@ pub fn bind(fd: BorrowedFd<'_>, path: &Path) -> io::Result<()> {
 }
 
 /// The lock file [`bind_reuse`] takes: `path` + `.lock`.
-pub fn lock_path(path: &Path) -> PathBuf {
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".lock");
     s.into()
@@ -273,7 +273,7 @@ pub fn local_path(fd: BorrowedFd<'_>) -> io::Result<SockPath> {
 }
 
 /// The path the peer of `fd` is bound to (getpeername): usually empty.
-pub fn peer_path(fd: BorrowedFd<'_>) -> io::Result<SockPath> {
+pub(crate) fn peer_path(fd: BorrowedFd<'_>) -> io::Result<SockPath> {
     unix_name(fd, End::Peer)
 }
 

@@ -48,7 +48,7 @@ pub struct User {
 
 /// One `/etc/group` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// Group name.
     pub name: String,
     /// Group id.
@@ -260,17 +260,17 @@ pub fn user_by_name(name: &str) -> io::Result<Option<User>> {
 }
 
 /// The user with id `uid`.
-pub fn user_by_uid(uid: u32) -> io::Result<Option<User>> {
+pub(crate) fn user_by_uid(uid: u32) -> io::Result<Option<User>> {
     find_user(Path::new(PASSWD), |u| u.uid == uid)
 }
 
 /// The group named `name`.
-pub fn group_by_name(name: &str) -> io::Result<Option<Group>> {
+pub(crate) fn group_by_name(name: &str) -> io::Result<Option<Group>> {
     find_group(Path::new(GROUP), |g| g.name == name.as_bytes())
 }
 
 /// The group with id `gid`.
-pub fn group_by_gid(gid: u32) -> io::Result<Option<Group>> {
+pub(crate) fn group_by_gid(gid: u32) -> io::Result<Option<Group>> {
     find_group(Path::new(GROUP), |g| g.gid == gid)
 }
 

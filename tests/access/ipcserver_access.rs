@@ -17,23 +17,8 @@ const G: u32 = 4_000_002;
 
 /// The standard rule set of these tests.
 fn standard(dir: &Path) {
-    rules(
-        dir,
-        &[
-            ("uid/4000001/allow", b""),
-            ("uid/4000001/env/FOO", b"bar  \nsecond line\n"),
-            ("uid/4000001/env/GONE", b""),
-            ("uid/4000001/env/NUL", b"a\0b\n"),
-            ("uid/4000003/deny", b""),
-            ("uid/4000004/allow", b""),
-            ("uid/4000004/deny", b""),
-            ("uid/4000005/exec", b"echo not a rule\n"),
-            ("gid/4000010/allow", b""),
-            ("gid/4000010/exec", b"echo from exec\n"),
-            ("gid/4000011/deny", b""),
-            ("uid/default/deny", b""),
-        ],
-    );
+    rules(dir, VERDICT_RULES);
+    rules(dir, &[("uid/default/deny", b"")]);
 }
 
 /// The entries of `env -0` output.

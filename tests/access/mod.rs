@@ -24,6 +24,23 @@ pub const T: Duration = Duration::from_secs(10);
 /// What a run gave: exit code (None if killed), stdout, stderr.
 pub type Outcome = (Option<i32>, String, String);
 
+/// The rules both the s6-ipcserver-access tests and the interop matrix start from: one
+/// client per verdict path of the uid/gid check (allow with an environment, deny, both,
+/// neither, a gid rule with an exec line, a gid deny).
+pub const VERDICT_RULES: &[(&str, &[u8])] = &[
+    ("uid/4000001/allow", b""),
+    ("uid/4000001/env/FOO", b"bar  \nsecond line\n"),
+    ("uid/4000001/env/GONE", b""),
+    ("uid/4000001/env/NUL", b"a\0b\n"),
+    ("uid/4000003/deny", b""),
+    ("uid/4000004/allow", b""),
+    ("uid/4000004/deny", b""),
+    ("uid/4000005/exec", b"echo not a rule\n"),
+    ("gid/4000010/allow", b""),
+    ("gid/4000010/exec", b"echo from exec\n"),
+    ("gid/4000011/deny", b""),
+];
+
 /// Writes a rules tree: each `(path, contents)` is a file under `dir`, parents created.
 pub fn rules(dir: &Path, files: &[(&str, &[u8])]) {
     std::fs::create_dir_all(dir).unwrap();

@@ -3,53 +3,16 @@
 use std::time::Duration;
 
 use super::{archives, arg, content, lines, log, mode, Running};
-use crate::support::{run, TempDir};
+use crate::support::{run, run_with_input, TempDir};
 
 const T: Duration = Duration::from_secs(20);
 
 /// Runs s6-log on `input` to completion; returns (exit code, stdout, stderr).
 fn once(args: &[&str], input: &[u8], cwd: &std::path::Path) -> (i32, Vec<u8>, String) {
-    use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(log())
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let o = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out_pipe.read_to_end(&mut v);
-        v
-    });
-    let e = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err_pipe.read_to_end(&mut v);
-        v
-    });
-    let deadline = std::time::Instant::now() + T;
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("s6-log {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    w.join().unwrap();
-    (st.code().unwrap_or(-1), o.join().unwrap(), String::from_utf8_lossy(&e.join().unwrap()).into_owned())
+    let mut cmd = std::process::Command::new(log());
+    cmd.args(args).current_dir(cwd);
+    let out = run_with_input(cmd, input, T);
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]

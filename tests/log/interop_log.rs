@@ -2,55 +2,30 @@
 //! each implementation recovers the other's logdirs; the TAI64N filters, ucspilogd and
 //! s6-socklog write the same output.
 
-use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use s6rs_sys::tai::{Tain, TAI_MAGIC};
 
 use super::{archives, arg, content, filter, filter_env, lines, mode, prog, Running};
-use crate::support::{real, wait_until, TempDir, Tree};
+use crate::support::{real, run_with_input, wait_until, TempDir, Tree};
 
 const T: Duration = Duration::from_secs(30);
 
 /// Runs s6-log (real or ours) in `cwd` on `input` to completion; returns stdout.
 fn run_log(real_s6: bool, args: &[&str], input: &[u8], cwd: &std::path::Path) -> Vec<u8> {
-    let mut child = Command::new(prog(real_s6, "s6-log"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let w = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let mut out = child.stdout.take().unwrap();
-    let r = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = std::io::Read::read_to_end(&mut out, &mut v);
-        v
-    });
-    let deadline = std::time::Instant::now() + T;
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            assert!(st.success(), "s6-log {args:?} (real: {real_s6}) failed: {st:?}");
-            break;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("s6-log {args:?} (real: {real_s6}) did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    w.join().unwrap();
-    r.join().unwrap()
+    let mut cmd = Command::new(prog(real_s6, "s6-log"));
+    cmd.args(args).current_dir(cwd);
+    let out = run_with_input(cmd, input, T);
+    assert!(
+        out.status.success(),
+        "s6-log {args:?} (real: {real_s6}) failed: {:?}, {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Mixed input: levels to select on, a NUL-terminated line, lines longer than -l.

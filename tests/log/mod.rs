@@ -245,38 +245,22 @@ pub fn filter(prog: &Path, args: &[&str], env: &[(&str, &str)], input: &[u8]) ->
 /// [`filter`] with each variable set, or removed when `None`.
 pub fn filter_env(prog: &Path, args: &[&str], env: &[(&str, Option<&str>)], input: &[u8]) -> Vec<u8> {
     let mut cmd = Command::new(prog);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.args(args);
     for &(k, v) in env {
         match v {
             Some(v) => cmd.env(k, v),
             None => cmd.env_remove(k),
         };
     }
-    let mut child = cmd.spawn().expect("spawn filter");
-    let mut stdin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&data);
-    });
-    let (tx, rx) = mpsc::channel();
-    let mut stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        let _ = tx.send(out);
-    });
-    let out = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(out) => out,
-        Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{} timed out", prog.display());
-        }
-    };
-    let _ = writer.join();
-    let st = child.wait().unwrap();
-    assert!(st.success(), "{} failed: {st:?}", prog.display());
-    out
+    let out = crate::support::run_with_input(cmd, input, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "{} failed: {:?}, {}",
+        prog.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// Our program or Debian's, by name.

@@ -12,7 +12,6 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 pub use crate::ipc::{alive, chain, wait_gone, Impl, Server, T};
 pub use crate::support::*;
@@ -60,19 +59,8 @@ pub fn client(argv: &[OsString], env: &[(&str, &str)], stdin: &[u8]) -> Output {
 }
 
 /// Waits (bounded) for a client started with piped output, and collects it.
-pub fn finish(mut child: Child) -> Output {
-    let deadline = Instant::now() + T;
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().expect("output");
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("client timed out; stderr: {}", String::from_utf8_lossy(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+pub fn finish(child: Child) -> Output {
+    crate::support::wait_output(child, T, "client")
 }
 
 /// `s6-sudo` of `imp` with `opts`, the socket, and `args`.

@@ -3,8 +3,6 @@
 //! and crafted status files read under a lock the test holds, so that ours and Debian's
 //! programs can be compared on exactly the same bytes.
 
-#![allow(dead_code)]
-
 use std::ffi::OsStr;
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -85,7 +83,6 @@ impl Events {
 
 /// A service under the real s6-supervise.
 pub struct Supervised {
-    pub dir: PathBuf,
     pub pid: u32,
     pub ev: Events,
 }
@@ -102,7 +99,7 @@ pub fn supervise(tree: &mut Tree, dir: &Path) -> Supervised {
         ev.wait(b'u');
         adopt_service(tree, dir);
     }
-    Supervised { dir: dir.to_path_buf(), pid, ev }
+    Supervised { pid, ev }
 }
 
 /// Registers the service's current pid for cleanup.
@@ -142,7 +139,9 @@ pub fn err(o: &Output) -> String {
 }
 
 /// A `supervise/lock` held by this test process, so that clients see a supervisor.
-pub struct Held(#[allow(dead_code)] File);
+pub struct Held {
+    _lock: File,
+}
 
 /// Makes `dir/supervise/` with a locked `lock`, as a running supervisor would have.
 pub fn hold(dir: &Path) -> Held {
@@ -154,7 +153,7 @@ pub fn hold(dir: &Path) -> Held {
         .open(dir.join("supervise/lock"))
         .unwrap();
     assert!(s6rs_sys::lock::try_lock(f.as_fd(), true).unwrap());
-    Held(f)
+    Held { _lock: f }
 }
 
 /// A stamp `secs` and a half seconds ago, so that whole-second ages stay the same for the
@@ -172,7 +171,6 @@ pub fn ago(secs: u64) -> Tain {
 /// A running real s6-svscan on a scan directory.
 pub struct Scan {
     pub dir: PathBuf,
-    pub pid: u32,
 }
 
 /// Starts the real s6-svscan on `dir` and waits for its readiness notification.
@@ -195,13 +193,13 @@ pub fn svscan(tree: &mut Tree, dir: &Path) -> Scan {
             Ok(())
         });
     }
-    let pid = tree.spawn(cmd);
+    tree.spawn(cmd);
     drop(w);
     let mut pfd = libc::pollfd { fd: r.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     // SAFETY: one valid pollfd.
     let n = unsafe { libc::poll(&mut pfd, 1, T.as_millis() as i32) };
     assert_eq!(n, 1, "s6-svscan did not notify readiness");
-    Scan { dir: dir.to_path_buf(), pid }
+    Scan { dir: dir.to_path_buf() }
 }
 
 /// Adopts the services under every supervised directory of a scan dir (and their loggers).

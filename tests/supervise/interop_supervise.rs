@@ -75,6 +75,15 @@ struct Trace {
     tally: Vec<(u8, u8)>,
 }
 
+/// Lets the supervisor settle, tells it to exit, and returns the whole trace.
+fn exit_trace(mut s: Sup, snaps: Vec<(u8, u16, bool)>, dir: &Path) -> Trace {
+    s.ev.quiet(Duration::from_millis(1200));
+    s.send("x");
+    s.ev.expect("x", T);
+    assert_eq!(s.exit_code(T), Some(0));
+    Trace { events: s.ev.all(), snaps, tally: tally(dir) }
+}
+
 fn snap(s: &Sup) -> (u8, u16, bool) {
     let raw = std::fs::read(s.dir.join("supervise/status")).unwrap();
     let st = s.status();
@@ -106,11 +115,7 @@ fn scenario_permanent_failure(prog: &Path) -> Trace {
     snaps.push(snap(&s));
     s.ev.expect("dOD", T);
     snaps.push(snap(&s));
-    s.ev.quiet(Duration::from_millis(1200));
-    s.send("x");
-    s.ev.expect("x", T);
-    assert_eq!(s.exit_code(T), Some(0));
-    Trace { events: s.ev.all(), snaps, tally: tally(&dir) }
+    exit_trace(s, snaps, &dir)
 }
 
 /// d, u, p, c, Q, k with no finish script.
@@ -137,11 +142,7 @@ fn scenario_commands(prog: &Path) -> Trace {
     s.send("k");
     s.ev.expect("dD", T);
     snaps.push(snap(&s));
-    s.ev.quiet(Duration::from_millis(1200));
-    s.send("x");
-    s.ev.expect("x", T);
-    assert_eq!(s.exit_code(T), Some(0));
-    Trace { events: s.ev.all(), snaps, tally: tally(&dir) }
+    exit_trace(s, snaps, &dir)
 }
 
 #[test]

@@ -67,14 +67,7 @@ fn interop_our_svscanctl_drives_real_svscan() {
     }
 
     // Our s6-svscan refuses to run on the same directory.
-    let mut c = Command::new(bin("s6-svscan"));
-    c.arg(&scan);
-    let o = run(c, T);
-    assert_eq!(o.status.code(), Some(100));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
-        "s6-svscan: fatal: another instance of s6-svscan is already running on the same directory\n"
-    );
+    assert_second_refused(&scan);
 
     service(&scan.join("b"), "exec sleep 1000\n");
     assert_eq!(svscanctl(&["-a"], &scan).status.code(), Some(0));

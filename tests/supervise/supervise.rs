@@ -107,6 +107,15 @@ impl Sup {
         Sup::start(&bin("s6-supervise"), dir)
     }
 
+    /// Our s6-supervise on `dir`, once it has started the service (`su`), with the
+    /// service adopted: (supervisor, service pid).
+    pub(crate) fn ours_up(dir: &Path) -> (Sup, i32) {
+        let mut s = Sup::ours(dir);
+        s.ev.expect("su", T);
+        let pid = s.adopt();
+        (s, pid)
+    }
+
     pub(crate) fn status(&self) -> Status {
         Status::read(&self.dir).expect("read status")
     }
@@ -194,9 +203,7 @@ fn supervise_startup_layout_and_first_status() {
 #[test]
 fn supervise_start_and_stop() {
     let (_t, dir) = service("sv-updown", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     let st = s.status();
     assert!(st.is_up() && st.wantup && !st.ready && alive(pid));
     s.send("d");
@@ -401,9 +408,7 @@ fn supervise_o_and_big_o() {
 #[test]
 fn supervise_q_creates_down_and_leaves_the_service_running() {
     let (_t, dir) = service("sv-q", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.send("Q");
     assert!(wait_until(T, || dir.join("down").exists()));
     assert!(wait_until(T, || !s.status().wantup));
@@ -420,9 +425,7 @@ fn supervise_q_creates_down_and_leaves_the_service_running() {
 #[test]
 fn supervise_x_waits_for_the_service_and_closes_stdio() {
     let (_t, dir) = service("sv-x", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    s.adopt();
+    let (mut s, _) = Sup::ours_up(&dir);
     s.send("x");
     let fd1 = format!("/proc/{}/fd/1", s.pid);
     let fd0 = format!("/proc/{}/fd/0", s.pid);
@@ -471,9 +474,7 @@ fn supervise_x_gives_the_last_finish_dev_null() {
 #[test]
 fn supervise_pause_and_continue() {
     let (_t, dir) = service("sv-pc", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.send("p");
     assert!(wait_until(T, || s.status().paused));
     assert_eq!(std::fs::read(dir.join("supervise/status")).unwrap()[34], 0x05);
@@ -543,9 +544,7 @@ fn supervise_signal_commands_reach_run_but_never_finish() {
 #[test]
 fn supervise_second_instance_exits_100() {
     let (_t, dir) = service("sv-twice", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    s.adopt();
+    let _running = Sup::ours_up(&dir);
     let mut c = Command::new(bin("s6-supervise"));
     c.arg(&dir);
     let out = run(c, T);
@@ -667,9 +666,7 @@ fn supervise_signals_r_and_l_read_their_files_at_use_time() {
 #[test]
 fn supervise_sigterm_brings_the_service_down_then_exits() {
     let (_t, dir) = service("sv-term", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.tree.signal(s.pid, libc::SIGTERM);
     s.ev.expect("dDx", T);
     assert_eq!(s.exit_code(T), Some(0));
@@ -679,9 +676,7 @@ fn supervise_sigterm_brings_the_service_down_then_exits() {
 #[test]
 fn supervise_sigquit_leaves_the_service_running() {
     let (_t, dir) = service("sv-quit", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.tree.signal(s.pid, libc::SIGQUIT);
     s.ev.expect("x", T);
     assert_eq!(s.exit_code(T), Some(0));
@@ -691,9 +686,7 @@ fn supervise_sigquit_leaves_the_service_running() {
 #[test]
 fn supervise_sigint_interrupts_the_service_group() {
     let (_t, dir) = service("sv-int", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.tree.signal(s.pid, libc::SIGINT);
     s.ev.expect("x", T);
     assert_eq!(s.exit_code(T), Some(0));
@@ -730,9 +723,7 @@ fn supervise_k_reaches_the_group_right_after_up() {
 #[test]
 fn supervise_sighup_acts_like_x() {
     let (_t, dir) = service("sv-hup", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    let pid = s.adopt();
+    let (mut s, pid) = Sup::ours_up(&dir);
     s.tree.signal(s.pid, libc::SIGHUP);
     s.ev.quiet(Duration::from_millis(300));
     assert!(alive(pid));
@@ -790,9 +781,7 @@ fn supervise_refuses_notification_fd_equal_to_lock_fd() {
 fn supervise_events_after_no_finish_are_one_write() {
     // 2.15: a missing ./finish gives "dD" in one write (2.11 wrote d then D).
     let (_t, dir) = service("sv-dD", SLEEP);
-    let mut s = Sup::ours(&dir);
-    s.ev.expect("su", T);
-    s.adopt();
+    let (mut s, _) = Sup::ours_up(&dir);
     s.send("d");
     s.ev.expect("dD", T);
     assert_eq!(s.ev.all(), "sudD");

@@ -171,6 +171,19 @@ pub fn alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
+/// Our s6-svscan, started on `scan` while another instance runs there, refuses with 100
+/// and upstream's message.
+pub fn assert_second_refused(scan: &Path) {
+    let mut c = Command::new(bin("s6-svscan"));
+    c.arg(scan);
+    let o = run(c, T);
+    assert_eq!(o.status.code(), Some(100));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "s6-svscan: fatal: another instance of s6-svscan is already running on the same directory\n"
+    );
+}
+
 /// Our s6-svscanctl with these arguments.
 pub fn svscanctl(args: &[&str], dir: &Path) -> std::process::Output {
     let mut c = Command::new(bin("s6-svscanctl"));
@@ -368,14 +381,7 @@ fn svscan_sigterm_without_finish_exits_0_and_second_instance_is_refused() {
     assert_eq!(mode(".s6-svscan/control"), 0o600);
     assert!(std::fs::metadata(scan.join(".s6-svscan/control")).unwrap().file_type().is_fifo());
 
-    let mut c = Command::new(bin("s6-svscan"));
-    c.arg(&scan);
-    let o = run(c, T);
-    assert_eq!(o.status.code(), Some(100));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stderr),
-        "s6-svscan: fatal: another instance of s6-svscan is already running on the same directory\n"
-    );
+    assert_second_refused(&scan);
     wait_supervised(&scan.join("a"));
     let pid = service_pid(&mut tree, &scan.join("a"));
     assert_eq!(stop(&mut tree, &sv), Some(0));

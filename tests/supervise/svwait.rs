@@ -35,6 +35,19 @@ fn w(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// Starts our s6-svwait with `flag` and a 10 s timeout on `dir`, waits until it listens,
+/// sends `svc` to the service with real s6-svc, and returns s6-svwait's output.
+fn svwait_through(flag: &str, dir: &Path, svc: &str) -> std::process::Output {
+    let bg = Bg::start({
+        let mut c = Command::new(bin("s6-svwait"));
+        c.args([w(flag), w("-t10000"), dir.as_os_str()]);
+        c
+    });
+    wait_listeners(&dir.join("event"), 2);
+    assert_eq!(theirs("s6-svc", &[w(svc), dir.as_os_str()]).status.code(), Some(0));
+    bg.finish()
+}
+
 #[test]
 fn svwait_with_no_dirs_exits_at_once_and_usage() {
     assert_eq!(ours::<&str>("s6-svwait", &[]).status.code(), Some(0));
@@ -153,14 +166,7 @@ fn restart_waits_for_down_then_up() {
 
     // s6-svwait -r, subscribed before the restart is asked for.
     let before = st.pid;
-    let bg = Bg::start({
-        let mut c = Command::new(bin("s6-svwait"));
-        c.args([w("-r"), w("-t10000"), dir.as_os_str()]);
-        c
-    });
-    wait_listeners(&dir.join("event"), 2);
-    assert_eq!(theirs("s6-svc", &[w("-r"), dir.as_os_str()]).status.code(), Some(0));
-    let out = bg.finish();
+    let out = svwait_through("-r", &dir, "-r");
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     adopt_service(&mut tree, &dir);
     assert_ne!(status(&dir).pid, before);
@@ -280,14 +286,7 @@ fn supervisor_death_is_a_failure_unless_state_reached() {
     let s = supervise(&mut tree, &a);
 
     // Waiting for up on a down service whose supervisor exits: one failure.
-    let bg = Bg::start({
-        let mut c = Command::new(bin("s6-svwait"));
-        c.args([w("-u"), w("-t10000"), a.as_os_str()]);
-        c
-    });
-    wait_listeners(&a.join("event"), 2);
-    assert_eq!(theirs("s6-svc", &[w("-x"), a.as_os_str()]).status.code(), Some(0));
-    let out = bg.finish();
+    let out = svwait_through("-u", &a, "-x");
     assert_eq!(out.status.code(), Some(1), "{}", err(&out));
     assert!(tree.wait_exit(s.pid, T).is_some(), "supervisor did not exit");
 
@@ -300,16 +299,28 @@ fn supervisor_death_is_a_failure_unless_state_reached() {
     assert!(tree.wait_exit(s.pid, T).is_some(), "supervisor did not exit");
 }
 
+/// A service `svc` under `root` whose run script is `s6-notifyoncheck OPTS sleep 1000`, with
+/// notification fd 3, `check` as its data/check script if given, and a `down` file if asked.
+fn checked_service(root: &Path, opts: &str, check: Option<&str>, down: bool) -> std::path::PathBuf {
+    let body = format!("#!/bin/sh\nexec {} {opts} sleep 1000\n", bin("s6-notifyoncheck").display());
+    let dir = service_dir(root, "svc", &body);
+    std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
+    if down {
+        std::fs::write(dir.join("down"), "").unwrap();
+    }
+    if let Some(check) = check {
+        std::fs::create_dir(dir.join("data")).unwrap();
+        script(&dir.join("data/check"), check);
+    }
+    dir
+}
+
 #[test]
 fn notifyoncheck_makes_a_polled_service_ready() {
     let t = TempDir::new("notifyoncheck");
     // The check fails twice, then succeeds.
-    let body = format!("#!/bin/sh\nexec {} -s 0 -w 20 -n 10 sleep 1000\n", bin("s6-notifyoncheck").display());
-    let dir = service_dir(t.path(), "svc", &body);
-    std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
-    std::fs::write(dir.join("down"), "").unwrap();
-    std::fs::create_dir(dir.join("data")).unwrap();
-    script(&dir.join("data/check"), "#!/bin/sh\necho x >> tries\n[ $(wc -l < tries) -ge 3 ]\n");
+    let check = "#!/bin/sh\necho x >> tries\n[ $(wc -l < tries) -ge 3 ]\n";
+    let dir = checked_service(t.path(), "-s 0 -w 20 -n 10", Some(check), true);
     let mut tree = Tree::new();
     let _s = supervise(&mut tree, &dir);
     let svc_up = real_svc("-u", &dir);
@@ -327,13 +338,7 @@ fn notifyoncheck_makes_a_polled_service_ready() {
 #[test]
 fn notifyoncheck_doublefork_and_check_program() {
     let t = TempDir::new("notifyoncheck-c");
-    let body = format!(
-        "#!/bin/sh\nexec {} -d --initial-sleep=0 --check-program=\"exit 0\" sleep 1000\n",
-        bin("s6-notifyoncheck").display()
-    );
-    let dir = service_dir(t.path(), "svc", &body);
-    std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
-    std::fs::write(dir.join("down"), "").unwrap();
+    let dir = checked_service(t.path(), "-d --initial-sleep=0 --check-program=\"exit 0\"", None, true);
     let mut tree = Tree::new();
     let _s = supervise(&mut tree, &dir);
     let svc_up = real_svc("-u", &dir);
@@ -349,11 +354,8 @@ fn notifyoncheck_doublefork_and_check_program() {
 fn notifyoncheck_gives_up_and_stops_with_the_service() {
     let t = TempDir::new("notifyoncheck-fail");
     // The check records its parent (the helper) and fails forever.
-    let body = format!("#!/bin/sh\nexec {} -s 0 -w 50 -n 0 sleep 1000\n", bin("s6-notifyoncheck").display());
-    let dir = service_dir(t.path(), "svc", &body);
-    std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
-    std::fs::create_dir(dir.join("data")).unwrap();
-    script(&dir.join("data/check"), "#!/bin/sh\necho $PPID > helper\nexit 1\n");
+    let dir =
+        checked_service(t.path(), "-s 0 -w 50 -n 0", Some("#!/bin/sh\necho $PPID > helper\nexit 1\n"), false);
     let mut tree = Tree::new();
     let mut s = supervise(&mut tree, &dir);
     assert_eq!(ours("s6-svwait", &[w("-U"), w("-t"), w("400"), dir.as_os_str()]).status.code(), Some(99));

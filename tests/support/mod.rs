@@ -1,8 +1,6 @@
 //! Shared test machinery: our binaries by explicit path, temp dirs, child processes that are
 //! killed by PID when a test ends, and bounded event waits.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -178,7 +176,13 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Runs a command to completion (bounded by `timeout`), capturing its output.
 pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
+    let child = cmd.spawn().expect("spawn");
+    wait_output(child, timeout, &format!("{cmd:?}"))
+}
+
+/// Waits (bounded by `timeout`) for a child started with piped stdout and stderr, and
+/// collects its output; on a timeout kills it and fails naming it `what`, with its stderr.
+pub fn wait_output(mut child: Child, timeout: Duration, what: &str) -> std::process::Output {
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(Some(_)) = child.try_wait() {
@@ -187,22 +191,46 @@ pub fn run(mut cmd: Command, timeout: Duration) -> std::process::Output {
         if Instant::now() >= deadline {
             let _ = child.kill();
             let out = child.wait_with_output().expect("output");
-            panic!("command timed out: {:?}; stderr: {}", cmd, String::from_utf8_lossy(&out.stderr));
+            panic!("{what} timed out; stderr: {}", String::from_utf8_lossy(&out.stderr));
         }
         std::thread::sleep(Duration::from_millis(2));
     }
 }
 
-/// Starts `cmd` with every signal at its default disposition and none blocked, whatever
-/// this test process inherited: a supervisor hands the dispositions it inherited on to its
-/// services (as s6 does), and a test runner started in the background of a shell script has
-/// SIGINT and SIGQUIT ignored, which would make signal tests fail for the wrong reason.
-pub fn default_signals(cmd: &mut Command) -> &mut Command {
-    ignoring_signals(cmd, &[])
+/// Runs a command to completion (bounded by `timeout`) with `input` on its stdin, capturing
+/// its stdout and stderr. The input is written by a thread of its own and both outputs are
+/// drained while the command runs, so a command that writes before it has read everything
+/// cannot stall.
+pub fn run_with_input(mut cmd: Command, input: &[u8], timeout: Duration) -> std::process::Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(out) = rx.recv_timeout(timeout) else {
+        // SAFETY: plain kill of the child started here, which its waiter has not reported
+        // reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = rx.recv_timeout(Duration::from_secs(5));
+        panic!("command timed out: {cmd:?}");
+    };
+    let _ = writer.join();
+    out.expect("wait for the command")
 }
 
 /// Starts `cmd` with the signals in `ignored` ignored, every other one at its default
-/// disposition, and none blocked.
+/// disposition, and none blocked, whatever this test process inherited: a supervisor hands
+/// the dispositions it inherited on to its services (as s6 does), and a test runner started
+/// in the background of a shell script has SIGINT and SIGQUIT ignored, which would make
+/// signal tests fail for the wrong reason.
 pub fn ignoring_signals<'a>(cmd: &'a mut Command, ignored: &[i32]) -> &'a mut Command {
     use std::os::unix::process::CommandExt;
     let ignored = ignored.to_vec();

@@ -11,10 +11,10 @@
 //! `/`) is invalid data here. s6-accessrules-cdb-from-fs never writes such records.
 
 use std::ffi::OsString;
-use std::fs::{DirBuilder, OpenOptions};
+use std::fs::DirBuilder;
 use std::io::{self, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use s6rs_sys::cli::{show, Fatal, Spec};
@@ -67,13 +67,7 @@ fn mkdir(path: &Path) -> io::Result<()> {
 /// Creates or truncates `path` and writes `data` into it (skalibs `open_trunc` + write:
 /// mode 0666 under the umask, no fsync).
 fn write_file(path: &Path, data: &[&[u8]], what: &str) -> Result<(), Fatal> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
+    let mut f = s6rs_sys::fd::open_trunc(path)
         .map_err(|e| unable(if data.is_empty() { "open_trunc" } else { what }, path, &e))?;
     for part in data {
         f.write_all(part).map_err(|e| unable(what, path, &e))?;

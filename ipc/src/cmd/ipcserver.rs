@@ -15,6 +15,7 @@ use s6rs_sys::exec::sibling;
 use s6rs_sys::user;
 
 use super::ipcserver_socketbinder::parse_octal;
+use super::ipcserverd;
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -29,16 +30,12 @@ pub const SPEC: Spec = Spec {
         Flag::new('v', Show::Or, "verbose"),
         Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
         Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
-        Flag::new('P', Show::Own, "do not look up client credentials"),
-        Flag::new('p', Show::Or, "look up client credentials (the default)"),
+        // -P/-p and -c/-C are s6-ipcserverd's, passed on.
+        ipcserverd::FLAGS[2],
+        ipcserverd::FLAGS[3],
         Flag::new('1', Show::Own, "write a newline to stdout and close it once listening"),
-        Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 40)"),
-        Flag::arg(
-            'C',
-            "localmaxconn",
-            Show::Own,
-            "serve at most this many clients of one uid at once (default 40)",
-        ),
+        ipcserverd::FLAGS[4],
+        ipcserverd::FLAGS[5],
         Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
         Flag::arg('a', "socketperms", Show::Own, "the socket's permissions, in octal (default 0777)"),
         Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),

@@ -64,6 +64,8 @@ const LINELIMIT_MIN: usize = 48;
 /// Size of one read from stdin (a pipe holds 64 KiB by default; files give more).
 const READ_SIZE: usize = 64 << 10;
 
+// The event-loop tokens, numbered from 0: the main loop reads them back in this order
+// (`wait_tokens`).
 const TOKEN_SIG: usize = 0;
 const TOKEN_IN: usize = 1;
 const TOKEN_OUT: usize = 2;
@@ -522,15 +524,8 @@ impl Logger {
                 }
             }
             let deadline = if busy { Deadline::At(std::time::Instant::now()) } else { self.next_deadline() };
-            let (mut sig, mut inp, mut outp) = (false, false, false);
-            self.ev
-                .wait(deadline, |r| match r.token {
-                    TOKEN_SIG => sig = true,
-                    TOKEN_IN => inp = true,
-                    TOKEN_OUT => outp = true,
-                    _ => {}
-                })
-                .map_err(|e| Fatal::sys("wait for events", &e))?;
+            let [sig, inp, outp] =
+                self.ev.wait_tokens(deadline).map_err(|e| Fatal::sys("wait for events", &e))?;
             if sig {
                 self.handle_signals()?;
             }

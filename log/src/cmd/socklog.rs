@@ -53,6 +53,8 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
+// The event-loop tokens, numbered from 0: the main loop reads them back in this order
+// (`wait_tokens`).
 const TOKEN_SIG: usize = 0;
 const TOKEN_SOCK: usize = 1;
 const TOKEN_OUT: usize = 2;
@@ -313,14 +315,7 @@ fn serve(o: &Opts, sock: &Sock, mut ev: EventLoop, trap: &Trap, out_polled: bool
         let busy =
             (!out.is_empty() && out_ready) || (cont && sock_ready && cap - out.len() >= o.linelen + 80);
         let wait = if busy { Deadline::At(std::time::Instant::now()) } else { deadline };
-        let (mut sig, mut rd, mut wr) = (false, false, false);
-        ev.wait(wait, |r| match r.token {
-            TOKEN_SIG => sig = true,
-            TOKEN_SOCK => rd = true,
-            TOKEN_OUT => wr = true,
-            _ => {}
-        })
-        .map_err(|e| Fatal::sys("wait for events", &e))?;
+        let [sig, rd, wr] = ev.wait_tokens(wait).map_err(|e| Fatal::sys("wait for events", &e))?;
         if sig {
             while let Some(s) = trap.next().map_err(|e| Fatal::sys("read signalfd", &e))? {
                 if s == libc::SIGTERM && cont {

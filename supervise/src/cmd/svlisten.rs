@@ -12,7 +12,7 @@ use super::ftrig_listen1::spawn;
 use super::svwait::finish;
 use crate::block;
 use crate::ftrig::Pause;
-use crate::svwait::{Goal, Options, Want, Watcher, ALL_ANY_FLAGS, GOAL_FLAGS, TIMEOUT_FLAG};
+use crate::svwait::{Goal, Options, Want, Watcher, FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -21,17 +21,7 @@ pub const SPEC: Spec = Spec {
     about: "Watches supervised services, runs prog, then waits until the services reach the \
             given state.",
     doc: "s6-svlisten.html",
-    flags: &[
-        GOAL_FLAGS[0],
-        GOAL_FLAGS[1],
-        GOAL_FLAGS[2],
-        GOAL_FLAGS[3],
-        GOAL_FLAGS[4],
-        GOAL_FLAGS[5],
-        ALL_ANY_FLAGS[0],
-        ALL_ANY_FLAGS[1],
-        TIMEOUT_FLAG,
-    ],
+    flags: &FLAGS,
 };
 
 /// Runs s6-svlisten.

@@ -10,7 +10,7 @@ use s6rs_sys::cli::{Fatal, Spec};
 
 use super::ftrig_listen1::spawn;
 use crate::ftrig::Pause;
-use crate::svwait::{Options, Outcome, Want, Watcher, GOAL_FLAGS, TIMEOUT_FLAG};
+use crate::svwait::{Options, Outcome, Want, Watcher, ONE_SERVICE_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -19,15 +19,7 @@ pub const SPEC: Spec = Spec {
     about: "Watches one supervised service, runs prog, then waits until the service reaches \
             the given state.",
     doc: "s6-svlisten1.html",
-    flags: &[
-        GOAL_FLAGS[0],
-        GOAL_FLAGS[1],
-        GOAL_FLAGS[2],
-        GOAL_FLAGS[3],
-        GOAL_FLAGS[4],
-        GOAL_FLAGS[5],
-        TIMEOUT_FLAG,
-    ],
+    flags: &ONE_SERVICE_FLAGS,
 };
 
 /// Runs s6-svlisten1.

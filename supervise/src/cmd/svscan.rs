@@ -75,6 +75,8 @@ const KILLS: u8 = KILL_ALL | TERM_MAINS | TERM_LOGGERS;
 /// Seconds without spawning after a failed spawn.
 const SPAWN_RETRY: Duration = Duration::from_secs(10);
 
+// The event-loop tokens, numbered from 0: the main loop reads them back in this order
+// (`wait_tokens`).
 const TOKEN_SIGNALS: usize = 0;
 const TOKEN_CONTROL: usize = 1;
 
@@ -353,14 +355,8 @@ impl Svscan {
                 Some(t) => Deadline::At(t).max(self.spawn_hold),
                 None => Deadline::Never,
             };
-            let (mut signals, mut control) = (false, false);
-            self.lp
-                .wait(self.scan_deadline.min(start_at), |ev| match ev.token {
-                    TOKEN_SIGNALS => signals = true,
-                    TOKEN_CONTROL => control = true,
-                    _ => {}
-                })
-                .map_err(crashed("wait for events"))?;
+            let [signals, control] =
+                self.lp.wait_tokens(self.scan_deadline.min(start_at)).map_err(crashed("wait for events"))?;
             if signals {
                 self.signals()?;
             }

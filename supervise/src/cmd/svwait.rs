@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use s6rs_sys::cli::{Fatal, Spec};
 
 use crate::ftrig::Pause;
-use crate::svwait::{Options, Outcome, Want, Watcher, ALL_ANY_FLAGS, GOAL_FLAGS, TIMEOUT_FLAG};
+use crate::svwait::{Options, Outcome, Want, Watcher, FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -18,17 +18,7 @@ pub const SPEC: Spec = Spec {
     operands: "servicedir...",
     about: "Waits until supervised services reach the given state.",
     doc: "s6-svwait.html",
-    flags: &[
-        GOAL_FLAGS[0],
-        GOAL_FLAGS[1],
-        GOAL_FLAGS[2],
-        GOAL_FLAGS[3],
-        GOAL_FLAGS[4],
-        GOAL_FLAGS[5],
-        ALL_ANY_FLAGS[0],
-        ALL_ANY_FLAGS[1],
-        TIMEOUT_FLAG,
-    ],
+    flags: &FLAGS,
 };
 
 /// Turns a wait's outcome into the exit code of s6-svwait and s6-svlisten: 0, the number of

@@ -56,7 +56,7 @@ impl SigPlan {
     }
 
     /// A chain-loaded program's: the signal state this process inherited, as a C
-    /// chain-loader leaves it ([`crate::sig::restore_inherited`]).
+    /// chain-loader leaves it ([`crate::sig::inherited`]).
     pub(super) fn chainload() -> SigPlan {
         let i = crate::sig::inherited();
         SigPlan {

@@ -5,6 +5,7 @@
 //! sibling programs.
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -53,6 +54,25 @@ pub struct Command {
     pub(super) lock: Option<(usize, RawFd)>,
     pub(super) setsid: bool,
     pub(super) newpidns: bool,
+}
+
+/// Shows the strings decoded, not the offsets the buffer stores them at.
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = |off: usize| String::from_utf8_lossy(self.str_at(off));
+        let argv: Vec<_> = self.argv.iter().map(|&a| text(a)).collect();
+        let env: Vec<_> = self.env.iter().map(|&(off, _, _)| text(off)).collect();
+        f.debug_struct("Command")
+            .field("file", &text(self.file.unwrap_or(self.argv[0])))
+            .field("argv", &argv)
+            .field("env", &env)
+            .field("dups", &self.dups)
+            .field("cwd", &self.cwd.map(text))
+            .field("lock", &self.lock.map(|(off, fd)| (text(off), fd)))
+            .field("setsid", &self.setsid)
+            .field("newpidns", &self.newpidns)
+            .finish_non_exhaustive()
+    }
 }
 
 fn einval() -> io::Error {
@@ -197,7 +217,7 @@ impl Command {
     }
 
     /// Replaces this process with the program, after putting back the signal state this
-    /// process inherited, as a C chain-loader hands it on ([`crate::sig::restore_inherited`]).
+    /// process inherited, as a C chain-loader hands it on.
     /// Runs the same routine as a spawned child, so places fds, changes directory, starts a
     /// session and waits for the lock alike. Only returns on failure, with the error.
     pub fn exec(&self) -> io::Error {
@@ -250,7 +270,5 @@ pub fn sibling(name: &str) -> PathBuf {
 
 /// Whether `path` is a regular file with an execute bit for someone.
 pub fn is_executable(path: &Path) -> bool {
-    let Ok(c) = crate::fd::cpath(path) else { return false };
-    // SAFETY: c is a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }

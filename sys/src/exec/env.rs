@@ -111,7 +111,7 @@ pub(super) fn candidates<E>(
 mod tests {
     use super::*;
 
-    fn bytes_named(e: &Vec<u8>, n: &[u8]) -> bool {
+    fn bytes_named(e: &[u8], n: &[u8]) -> bool {
         e.len() > n.len() && e.starts_with(n) && e[n.len()] == b'='
     }
 
@@ -122,7 +122,7 @@ mod tests {
             [("B", Some("new")), ("A", None), ("E", Some("5")), ("AB", None)];
         for (n, v) in mods {
             let new = v.map(|v| format!("{n}={v}").into_bytes());
-            apply(&mut vars, n.as_bytes(), new, bytes_named);
+            apply(&mut vars, n.as_bytes(), new, |e: &Vec<u8>, n| bytes_named(e, n));
         }
         let got: Vec<String> = vars.into_iter().map(|b| String::from_utf8(b).unwrap()).collect();
         // B's first slot takes the last variable, B=new goes last; A's slot takes the new

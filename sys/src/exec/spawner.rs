@@ -31,6 +31,14 @@ pub struct Spawner {
     slots: Vec<Box<Slot>>,
 }
 
+/// Shows how many slots there are and how many children may still be in them.
+impl std::fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let busy = self.slots.iter().filter(|s| s.busy.load(Ordering::Acquire) != 0).count();
+        f.debug_struct("Spawner").field("slots", &self.slots.len()).field("busy", &busy).finish()
+    }
+}
+
 /// One child's memory while it runs in ours. Boxed: its address is handed to the kernel.
 pub(super) struct Slot {
     /// Nonzero while a child may still read this slot (cleared by the kernel).

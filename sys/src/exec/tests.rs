@@ -410,3 +410,32 @@ fn child_routine_stack_use_is_small() {
     // Vfork and Fork children run below the caller's frame: the routine must need little.
     assert!(most > 0 && most <= 4096, "the child routine used {most} bytes of stack");
 }
+
+#[test]
+fn wait_keeps_the_raw_status_word() {
+    let _g = serial();
+    // A real-time signal has no name in nix's Signal: the status must still come back whole.
+    let rt = libc::SIGRTMIN() + 2;
+    let cmd = Command::new(&["sh", "-c", &format!("kill -{rt} $$")]).unwrap();
+    let pid = cmd.spawn(Report::ExecFailure).unwrap();
+    let st = wait(pid).unwrap();
+    assert_eq!((st.signal(), st.exit_code(), st.0), (Some(rt), None, rt));
+    let cmd = Command::new(&["sh", "-c", "exit 3"]).unwrap();
+    let st = wait(cmd.spawn(Report::ExecFailure).unwrap()).unwrap();
+    assert_eq!((st.exit_code(), st.0), (Some(3), 3 << 8));
+}
+
+#[test]
+fn is_executable_asks_for_an_execute_bit() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = scratch("isexec");
+    let f = d.join("f");
+    std::fs::write(&f, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(!is_executable(&f));
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o744)).unwrap();
+    assert!(is_executable(&f));
+    assert!(!is_executable(&d.join("missing")));
+    assert!(!is_executable(Path::new(std::ffi::OsStr::from_bytes(b"nul\0in/path"))));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -28,46 +28,53 @@ impl WaitStatus {
     }
 }
 
+/// `waitpid(pid, flags)` (`-1`: any child), with the status word as the kernel gives it: s6
+/// stores and compares that raw word (s6-supervise's status file, the death tally). Raw, not
+/// nix: nix decodes the status into its `Signal` enum, which has no real-time signals, so a
+/// child killed by one would be reaped and its status lost to an EINVAL. `None` when
+/// `WNOHANG` found no child to reap yet.
+fn waitpid(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, WaitStatus)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a live, writable int for the duration of the call.
+    match unsafe { libc::waitpid(pid, &mut status, flags) } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some((pid, WaitStatus(status)))),
+    }
+}
+
 /// Reaps one terminated child without blocking: `None` when there is none to reap now.
 pub fn reap() -> io::Result<Option<(i32, WaitStatus)>> {
-    let mut status = 0;
-    match syscall!(waitpid(-1, &mut status, libc::WNOHANG)) {
-        Ok(0) => Ok(None),
-        Ok(pid) => Ok(Some((pid, WaitStatus(status)))),
+    match waitpid(-1, libc::WNOHANG) {
         Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(None),
-        Err(e) => Err(e),
+        r => r,
     }
 }
 
 /// Checks without blocking whether the child `pid` has terminated, reaping it if so. ECHILD
 /// (not our child) is an error.
 pub fn try_wait(pid: i32) -> io::Result<Option<WaitStatus>> {
-    let mut status = 0;
-    match syscall!(waitpid(pid, &mut status, libc::WNOHANG))? {
-        0 => Ok(None),
-        _ => Ok(Some(WaitStatus(status))),
-    }
+    Ok(waitpid(pid, libc::WNOHANG)?.map(|(_, st)| st))
 }
 
 /// Waits (blocking) for a specific child.
 pub fn wait(pid: i32) -> io::Result<WaitStatus> {
-    let mut status = 0;
-    loop {
-        match syscall!(waitpid(pid, &mut status, 0)) {
-            Ok(_) => return Ok(WaitStatus(status)),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    Ok(wait_blocking(pid)?.1)
 }
 
 /// Waits (blocking) for any child to terminate; EINTR is retried. ECHILD is returned as an
 /// error: there is nothing left to wait for.
 pub fn wait_any() -> io::Result<(i32, WaitStatus)> {
-    let mut status = 0;
+    wait_blocking(-1)
+}
+
+/// A blocking `waitpid`, retried on EINTR.
+fn wait_blocking(pid: i32) -> io::Result<(i32, WaitStatus)> {
     loop {
-        match syscall!(waitpid(-1, &mut status, 0)) {
-            Ok(pid) => return Ok((pid, WaitStatus(status))),
+        match waitpid(pid, 0) {
+            Ok(Some(r)) => return Ok(r),
+            // Without WNOHANG the kernel returns a child or an error, never "none yet".
+            Ok(None) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
