@@ -3,8 +3,16 @@
 //!
 //! * [`protocol`]: the requests, replies, dump chunks and dump environment, as pure pack and
 //!   unpack functions shared by the daemon and every client.
+//! * [`store`]: the daemon's held fds, their ids and expiries.
+//! * [`rights`]: what a client may do, from its access rule's environment.
+//! * [`client`]: one connection to a daemon, an operation per function.
+//! * [`cmd`]: s6-fdholderd, s6-fdholder-daemon and the client programs.
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+pub mod client;
+pub mod cmd;
 pub mod protocol;
+pub mod rights;
+pub mod store;

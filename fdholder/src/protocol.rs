@@ -514,12 +514,18 @@ fn scan_uint(v: &[u8]) -> Option<u32> {
     std::str::from_utf8(v).ok()?.parse().ok()
 }
 
+/// Reads `S6_FD#`, the number of entries of a dump environment, from its value.
+pub fn dump_count(value: Option<&[u8]>) -> Result<u32, EnvError> {
+    let v = value.ok_or_else(|| EnvError::NotSet("S6_FD#".to_owned()))?;
+    scan_uint(v).ok_or_else(|| EnvError::Invalid("S6_FD#".to_owned()))
+}
+
 /// Reads the dump environment s6-fdholder-setdump is given, through `get` (a variable's
 /// value by name): the entries, with "no limit" for a missing `S6_FDLIMIT_i`.
 pub fn parse_dump_env(get: impl Fn(&str) -> Option<Vec<u8>>, now: Tain) -> Result<Vec<EnvEntry>, EnvError> {
     let need = |name: &str| get(name).ok_or_else(|| EnvError::NotSet(name.to_owned()));
     let bad = |name: &str| EnvError::Invalid(name.to_owned());
-    let n = scan_uint(&need("S6_FD#")?).ok_or_else(|| bad("S6_FD#"))?;
+    let n = dump_count(get("S6_FD#").as_deref())?;
     let mut out = Vec::new();
     for i in 0..n {
         let name = format!("S6_FD_{i}");

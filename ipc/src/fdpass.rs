@@ -208,6 +208,8 @@ pub struct Receiver {
     end: usize,
     fds: VecDeque<OwnedFd>,
     accept_fds: bool,
+    /// The longest payload accepted: [`MAX_SIZE`] unless the protocol has a smaller bound.
+    max_len: usize,
     /// The message being assembled: its header values and the payload so far.
     want: Option<(usize, usize)>,
     data: Vec<u8>,
@@ -218,12 +220,20 @@ impl Receiver {
     /// A receiver. Without `accept_fds`, a message announcing fds, or fds arriving, is a
     /// protocol error (EPROTO) and any fds received are closed.
     pub fn new(accept_fds: bool) -> Receiver {
+        Receiver::with_max_len(accept_fds, MAX_SIZE)
+    }
+
+    /// A receiver for a protocol whose messages are at most `max_len` bytes: a header that
+    /// announces more is EPROTO at once, so a peer cannot make the receiver buffer more
+    /// than its protocol allows.
+    pub fn with_max_len(accept_fds: bool, max_len: usize) -> Receiver {
         Receiver {
             buf: vec![0; BUF_SIZE].into_boxed_slice(),
             start: 0,
             end: 0,
             fds: VecDeque::new(),
             accept_fds,
+            max_len: max_len.min(MAX_SIZE),
             want: None,
             data: Vec::new(),
             got_fds: Vec::new(),
@@ -277,7 +287,7 @@ impl Receiver {
             self.start += HEADER_LEN;
             let (len, nfds) = unpack_header(&h);
             let maxfds = if self.accept_fds { MAX_FDS } else { 0 };
-            if len > MAX_SIZE || nfds > maxfds {
+            if len > self.max_len || nfds > maxfds {
                 return Err(io::Error::from_raw_os_error(libc::EPROTO));
             }
             self.want = Some((len, nfds));
@@ -375,6 +385,16 @@ mod tests {
 
     fn far() -> Deadline {
         Deadline::from_ms(5000)
+    }
+
+    #[test]
+    fn a_length_over_the_protocols_bound_is_eproto() {
+        let mut r = Receiver::with_max_len(true, 10);
+        r.feed(&pack_header(10, 0));
+        r.feed(&[1; 10]);
+        assert_eq!(r.next_buffered().unwrap().unwrap().data, [1; 10]);
+        r.feed(&pack_header(11, 0));
+        assert_eq!(r.next_buffered().unwrap_err().raw_os_error(), Some(libc::EPROTO));
     }
 
     #[test]
