@@ -41,6 +41,7 @@ fn every_target_is_replayed() {
         "tzif",
         "tz_string",
         "tai64n",
+        "fdholder_request",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, tested);
@@ -69,5 +70,6 @@ replay_tests!(
     envdir,
     tzif,
     tz_string,
-    tai64n
+    tai64n,
+    fdholder_request
 );
