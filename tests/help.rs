@@ -31,6 +31,9 @@ use Refusal::*;
 /// refuses a bad command line.
 struct Prog(&'static str, &'static str, &'static str, &'static [&'static str], Refusal);
 
+/// Programs of s6-rs's own: their help names no upstream page.
+const EXTENSIONS: &[&str] = &["s6-fdholder-listenfds"];
+
 const PROGS: &[Prog] = &[
     Prog(
         "s6-accessrules-cdb-from-fs",
@@ -80,6 +83,13 @@ const PROGS: &[Prog] = &[
     Prog("s6-fdholder-delete", "s6-fdholder-delete [ -t timeout ] socket id", "t", &[], Usage),
     Prog("s6-fdholder-getdump", "s6-fdholder-getdump [ -t timeout ] socket prog...", "t", &[], Usage),
     Prog("s6-fdholder-list", "s6-fdholder-list [ -t timeout ] socket", "t", &[], Usage),
+    Prog(
+        "s6-fdholder-listenfds",
+        "s6-fdholder-listenfds [ -D ] [ -t timeout ] [ -n names ] socket id... -- prog...",
+        "Dtn",
+        &[],
+        Usage,
+    ),
     Prog("s6-fdholder-retrieve", "s6-fdholder-retrieve [ -D ] [ -t timeout ] socket id prog...", "Dt", &[], Usage),
     Prog("s6-fdholder-setdump", "s6-fdholder-setdump [ -t timeout ] socket", "t", &[], Usage),
     Prog("s6-fdholder-store", "s6-fdholder-store [ -d fd ] [ -t timeout ] [ -T fdtimeout ] socket id", "dtT", &[], Usage),
@@ -305,7 +315,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 54);
+    assert_eq!(listed.len(), 55);
 }
 
 #[test]
@@ -319,7 +329,11 @@ fn help_alone_prints_usage_options_and_page_and_exits_0() {
         assert!(out.starts_with(&first), "{name} --help does not start with its usage line:\n{out}");
         let about = out[first.len()..].lines().next().unwrap_or("");
         assert!(about.len() > 10 && about.ends_with('.'), "{name}: no sentence on what it does:\n{out}");
-        let page = format!("https://skarnet.org/software/s6/{name}.html\n");
+        let page = if EXTENSIONS.contains(&name) {
+            "An s6-rs extension, not in upstream s6: see the extension table of s6-rs's README.\n".to_owned()
+        } else {
+            format!("https://skarnet.org/software/s6/{name}.html\n")
+        };
         assert!(out.ends_with(&page), "{name} --help does not name its page {page}:\n{out}");
         for c in letters.chars() {
             assert!(out.contains(&format!("\n  -{c}")), "{name} --help does not describe -{c}:\n{out}");

@@ -6,7 +6,8 @@
 //! * [`store`]: the daemon's held fds, their ids and expiries.
 //! * [`rights`]: what a client may do, from its access rule's environment.
 //! * [`client`]: one connection to a daemon, an operation per function.
-//! * [`cmd`]: s6-fdholderd, s6-fdholder-daemon and the client programs.
+//! * [`cmd`]: s6-fdholderd, s6-fdholder-daemon and the client programs, and
+//!   s6-fdholder-listenfds, an extension: systemd-style socket activation from held fds.
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]

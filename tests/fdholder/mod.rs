@@ -4,10 +4,11 @@
 
 mod daemon;
 mod interop;
+mod listenfds;
 mod malformed;
 
 use std::ffi::OsString;
-use std::os::fd::{AsFd, OwnedFd};
+pub use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -5,6 +5,7 @@ pub mod fdholder_daemon;
 pub mod fdholder_delete;
 pub mod fdholder_getdump;
 pub mod fdholder_list;
+pub mod fdholder_listenfds;
 pub mod fdholder_retrieve;
 pub mod fdholder_setdump;
 pub mod fdholder_store;
