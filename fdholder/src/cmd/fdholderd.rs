@@ -155,6 +155,9 @@ const TOKEN_CLIENT0: usize = 2;
 /// limit" is 2^61 s away) are not turned into a monotonic instant, which could overflow.
 const EXPIRY_WAKE_MAX: Duration = Duration::from_secs(3600);
 
+/// How long to leave clients in the backlog after accepting failed for lack of resources.
+const ACCEPT_BACKOFF_MS: u64 = 100;
+
 /// Runs s6-fdholderd.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let o = parse(&args)?;
@@ -200,6 +203,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         nclients: 0,
         cont: true,
         lameduck: Deadline::Never,
+        backoff: None,
         cdb,
         o,
     };
@@ -247,6 +251,8 @@ struct Daemon {
     nclients: usize,
     cont: bool,
     lameduck: Deadline,
+    /// Set when accepting failed for lack of resources: accept again once it passes.
+    backoff: Option<Deadline>,
     cdb: Option<CdbRules>,
 }
 
@@ -255,7 +261,10 @@ impl Daemon {
         let mut listening = false;
         let mut ready: Vec<usize> = Vec::with_capacity(64);
         loop {
-            let want = self.cont && self.nclients < self.clients.len();
+            if self.backoff.is_some_and(Deadline::passed) {
+                self.backoff = None;
+            }
+            let want = self.cont && self.nclients < self.clients.len() && self.backoff.is_none();
             if want != listening {
                 let res =
                     if want { lp.add(listener, TOKEN_LISTEN, Watch::Read) } else { lp.remove(listener) };
@@ -288,6 +297,9 @@ impl Daemon {
     /// The earliest of the lame-duck deadline, the clients' deadlines and the next expiry.
     fn next_deadline(&self) -> Deadline {
         let mut d = if self.cont { Deadline::Never } else { self.lameduck };
+        if let Some(b) = self.backoff {
+            d = d.min(b);
+        }
         for c in self.clients.iter().flatten() {
             d = d.min(c.deadline);
         }
@@ -331,7 +343,7 @@ impl Daemon {
     }
 
     fn accept_all(&mut self, lp: &EventLoop, listener: BorrowedFd<'_>) -> Result<(), Fatal> {
-        while self.nclients < self.clients.len() {
+        while self.nclients < self.clients.len() && self.backoff.is_none() {
             match socket::accept(listener, true) {
                 Ok((fd, _)) => {
                     if let Some(rights) = self.admit(fd.as_fd()) {
@@ -339,7 +351,26 @@ impl Daemon {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNABORTED | libc::EINTR)) => {}
+                // That client went away before we could take it: the next one.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ECONNABORTED | libc::EINTR | libc::ENOTCONN)
+                    ) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                    ) =>
+                {
+                    // Out of resources: leave the clients in the backlog for a while rather
+                    // than spin on them or die.
+                    if self.o.verbosity > 0 {
+                        cli::warn_sys("accept", &e);
+                    }
+                    self.backoff = Some(Deadline::from_ms(ACCEPT_BACKOFF_MS));
+                    return Ok(());
+                }
                 Err(e) => return Err(Fatal::sys("accept", &e)),
             }
         }
