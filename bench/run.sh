@@ -12,3 +12,4 @@ python3 bench/runhelpers.py
 python3 bench/log.py
 python3 bench/ipc.py
 python3 bench/access_cdb.py
+python3 bench/fdholder.py
