@@ -6,6 +6,7 @@ mod daemon;
 mod interop;
 mod listenfds;
 mod malformed;
+mod zero_downtime;
 
 use std::ffi::OsString;
 pub use std::os::fd::{AsFd, OwnedFd};
