@@ -15,6 +15,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use s6rs_access::cdb::{self, CdbRules};
 use s6rs_access::cdbfile::{Cdb, Writer};
 use s6rs_access::rules::{self, Backend, Grant, Lookup, MAX_ENV, MAX_EXEC};
+use s6rs_fdholder::protocol::{self as fdh, Request};
 use s6rs_ipc::fdpass::{self, Receiver, HEADER_LEN, MAX_FDS, MAX_SIZE};
 use s6rs_log::script::{self, Target};
 use s6rs_log::stamp::{Clock, MAX_LEN};
@@ -46,6 +47,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("tz_string", tz_string),
     ("tai64n", tai64n),
     ("sudo_request", sudo_request),
+    ("fdholder_request", fdholder_request),
 ];
 
 /// The control bytes of s6-supervise and s6-svscan: every byte is a command or ignored,
@@ -543,5 +545,33 @@ pub fn sudo_request(data: &[u8]) {
             }
             assert_eq!(e.reply().is_some(), header_error.is_none());
         }
+    }
+}
+
+/// The fd-holder request decoder (`s6rs_fdholder::protocol`), as the daemon runs it: the
+/// first byte is the number of fds that came with the message, the rest its payload. A
+/// request that decodes encodes back to the same payload and fd count; whatever the bytes,
+/// the reply decoders the clients use neither panic nor accept inconsistent counts.
+pub fn fdholder_request(data: &[u8]) {
+    let Some((&nfds, payload)) = data.split_first() else { return };
+    let nfds = usize::from(nfds);
+    if let Ok(req) = fdh::decode_request(payload, nfds) {
+        let (bytes, n) = req.encode().expect("a decoded request encodes");
+        assert_eq!((bytes.as_slice(), n), (payload, nfds), "{req:?}");
+        if let Request::SetDumpData { entries } = &req {
+            assert!(!entries.is_empty() && entries.len() <= fdh::CHUNK);
+        }
+    }
+    if let Ok(Ok(ids)) = fdh::decode_list(payload, nfds) {
+        let again = fdh::encode_list(ids.iter().copied());
+        assert_eq!(again.as_slice(), payload);
+    }
+    if let Ok(Ok(total)) = fdh::decode_getdump_head(payload, nfds) {
+        assert_eq!(fdh::encode_getdump_head(total).as_slice(), payload);
+    }
+    let _ = fdh::decode_status(payload, nfds, nfds.min(1));
+    if let Ok(entries) = fdh::decode_entries(payload, nfds) {
+        assert_eq!(entries.len(), nfds);
+        assert_eq!(fdh::encode_dump_chunk(&entries), payload);
     }
 }

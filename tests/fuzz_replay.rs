@@ -42,6 +42,7 @@ fn every_target_is_replayed() {
         "tz_string",
         "tai64n",
         "sudo_request",
+        "fdholder_request",
     ];
     let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, tested);
@@ -71,5 +72,6 @@ replay_tests!(
     tzif,
     tz_string,
     tai64n,
-    sudo_request
+    sudo_request,
+    fdholder_request
 );

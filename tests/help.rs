@@ -31,6 +31,9 @@ use Refusal::*;
 /// refuses a bad command line.
 struct Prog(&'static str, &'static str, &'static str, &'static [&'static str], Refusal);
 
+/// Programs of s6-rs's own: their help names no upstream page.
+const EXTENSIONS: &[&str] = &["s6-fdholder-listenfds"];
+
 const PROGS: &[Prog] = &[
     Prog(
         "s6-accessrules-cdb-from-fs",
@@ -67,6 +70,40 @@ const PROGS: &[Prog] = &[
         "s6-envuidgid",
         "s6-envuidgid [ -i | -D defaultuid:defaultgid:defaultgidlist ] [ -u | -g | -B ] [ -n ] account prog...",
         "ugBniD",
+        &[],
+        Usage,
+    ),
+    Prog(
+        "s6-fdholder-daemon",
+        "s6-fdholder-daemon [ -v verbosity ] [ -d | -D ] [ -1 ] [ -c maxconn ] [ -n maxfds ] [ -b backlog ] [ -G gid,gid,... ] [ -g gid ] [ -u uid ] [ -U ] [ -t timeout ] [ -T lameducktimeout ] [ -i rulesdir | -x rulesfile ] path",
+        "vdD1cnbGguUtTix",
+        &[],
+        Usage,
+    ),
+    Prog("s6-fdholder-delete", "s6-fdholder-delete [ -t timeout ] socket id", "t", &[], Usage),
+    Prog("s6-fdholder-getdump", "s6-fdholder-getdump [ -t timeout ] socket prog...", "t", &[], Usage),
+    Prog("s6-fdholder-list", "s6-fdholder-list [ -t timeout ] socket", "t", &[], Usage),
+    Prog(
+        "s6-fdholder-listenfds",
+        "s6-fdholder-listenfds [ -D ] [ -t timeout ] [ -n names ] socket id... -- prog...",
+        "Dtn",
+        &[],
+        Usage,
+    ),
+    Prog("s6-fdholder-retrieve", "s6-fdholder-retrieve [ -D ] [ -t timeout ] socket id prog...", "Dt", &[], Usage),
+    Prog("s6-fdholder-setdump", "s6-fdholder-setdump [ -t timeout ] socket", "t", &[], Usage),
+    Prog("s6-fdholder-store", "s6-fdholder-store [ -d fd ] [ -t timeout ] [ -T fdtimeout ] socket id", "dtT", &[], Usage),
+    Prog(
+        "s6-fdholder-transferdump",
+        "s6-fdholder-transferdump [ -t timeoutfrom:timeoutto ] socketfrom socketto",
+        "t",
+        &[],
+        Usage,
+    ),
+    Prog(
+        "s6-fdholderd",
+        "s6-fdholderd [ -v verbosity ] [ -1 ] [ -c maxconn ] [ -n maxfds ] [ -t timeout ] [ -T lameducktimeout ] [ -i rulesdir | -x rulesfile ]",
+        "v1cntTix",
         &[],
         Usage,
     ),
@@ -287,7 +324,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 48);
+    assert_eq!(listed.len(), 58);
 }
 
 #[test]
@@ -301,7 +338,11 @@ fn help_alone_prints_usage_options_and_page_and_exits_0() {
         assert!(out.starts_with(&first), "{name} --help does not start with its usage line:\n{out}");
         let about = out[first.len()..].lines().next().unwrap_or("");
         assert!(about.len() > 10 && about.ends_with('.'), "{name}: no sentence on what it does:\n{out}");
-        let page = format!("https://skarnet.org/software/s6/{name}.html\n");
+        let page = if EXTENSIONS.contains(&name) {
+            "An s6-rs extension, not in upstream s6: see the extension table of s6-rs's README.\n".to_owned()
+        } else {
+            format!("https://skarnet.org/software/s6/{name}.html\n")
+        };
         assert!(out.ends_with(&page), "{name} --help does not name its page {page}:\n{out}");
         for c in letters.chars() {
             assert!(out.contains(&format!("\n  -{c}")), "{name} --help does not describe -{c}:\n{out}");

@@ -8,6 +8,7 @@
 mod support;
 
 mod access;
+mod fdholder;
 /// The fuzz harnesses, shared with the fuzz targets in fuzz/.
 #[path = "../fuzz/harness.rs"]
 mod fuzz_harness;

@@ -17,12 +17,10 @@
 //! found" instead of silently the real one; the test also reads `/proc/PID/exe` of every
 //! process in the tree and of `s6-sudod`, the parent of the oneshot.
 //!
-//! Besides the fdholder stand-ins ([`FALLBACK`]), the one program from Debian's s6 that
-//! runs is `/usr/bin/s6-ftrigrd`, which `s6-rc-init` spawns through Debian's libs6 (the
+//! The one program from Debian's s6 that runs is `/usr/bin/s6-ftrigrd`, which `s6-rc-init` spawns through Debian's libs6 (the
 //! path is compiled into that library, and s6 has no PATH lookup for it) to wait for our
 //! supervisors' start events. It is outside the tree and s6-rs has no such helper.
 
-use std::ffi::OsStr;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,12 +37,6 @@ const PREFIX_VAR: &str = "S6RS_S6RC_PREFIX";
 /// Where Debian's execline keeps its programs, which s6-rc's compiled scripts call.
 const EXECLINE_BIN: &str = "/usr/lib/execline/bin";
 
-/// Programs that s6-rc's tree calls and that s6-rs does not provide yet: the real ones stand
-/// in, in the same PATH directory, until ours land. `s6-fdholder-daemon` runs the
-/// `s6rc-fdholder` service and `s6-fdholder-retrieve` starts each pipelined longrun; they
-/// are built on branch r-fdh, and this fallback goes away when it is merged.
-const FALLBACK: &[&str] = &["s6-fdholder-daemon", "s6-fdholder-retrieve"];
-
 /// Non-s6 programs the scripts below and s6-rc's compiled scripts run through PATH.
 const TOOLS: &[&str] = &["sh", "cat", "sleep", "echo", "readlink"];
 
@@ -53,9 +45,8 @@ fn our_bindir() -> PathBuf {
     bin("s6-svscan").parent().unwrap().to_path_buf()
 }
 
-/// Fills `dir` with a symlink to each of our s6 programs, and to the real program for each
-/// [`FALLBACK`] we do not have yet; returns the names that fell back.
-fn our_path_dir(dir: &Path) -> Vec<&'static str> {
+/// Fills `dir` with a symlink to each of our s6 programs.
+fn our_path_dir(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     for e in std::fs::read_dir(our_bindir()).unwrap() {
         let e = e.unwrap();
@@ -65,14 +56,6 @@ fn our_path_dir(dir: &Path) -> Vec<&'static str> {
             symlink(e.path(), dir.join(&name)).unwrap();
         }
     }
-    let mut fell_back = Vec::new();
-    for &name in FALLBACK {
-        if !dir.join(name).exists() {
-            symlink(real(name), dir.join(name)).unwrap();
-            fell_back.push(name);
-        }
-    }
-    fell_back
 }
 
 /// The canonical path of a process's executable.
@@ -196,7 +179,7 @@ fn s6rc_drives_a_tree_of_our_programs() {
     let t = TempDir::new("s6rc");
     let work = t.path();
     let ours = t.join("ours");
-    let fell_back = our_path_dir(&ours);
+    our_path_dir(&ours);
     let tools = t.join("tools");
     std::fs::create_dir_all(&tools).unwrap();
     for name in TOOLS {
@@ -267,15 +250,11 @@ fn s6rc_drives_a_tree_of_our_programs() {
     let canon = |name: &str| std::fs::canonicalize(ours.join(name)).unwrap();
     assert_eq!(procs[0].exe, canon("s6-svscan"), "{table}");
     assert!(procs.iter().any(|p| p.exe == canon("s6-ipcserverd")), "no s6-ipcserverd of ours:\n{table}");
+    assert!(procs.iter().any(|p| p.exe == canon("s6-fdholderd")), "no s6-fdholderd of ours:\n{table}");
     for Proc { pid, exe: e, .. } in procs {
         let real = e.starts_with("/usr/bin")
             && e.file_name().is_some_and(|n| n.to_string_lossy().starts_with("s6-"));
-        // Real s6-fdholder-daemon execs into real s6-fdholderd.
-        let allowed = fell_back.iter().any(|&f| {
-            e.file_name() == Some(OsStr::new(f))
-                || (f == "s6-fdholder-daemon" && e.file_name() == Some(OsStr::new("s6-fdholderd")))
-        });
-        assert!(!real || allowed, "process {pid} runs real s6 {}:\n{table}", e.display());
+        assert!(!real, "process {pid} runs real s6 {}:\n{table}", e.display());
     }
     // The oneshot ran under our s6-sudod, itself under our s6-ipcserverd.
     let parents = std::fs::read_to_string(t.join("up.parents")).unwrap();

@@ -79,7 +79,12 @@ struct Pending {
     bytes: Vec<u8>,
     fds: Vec<OwnedFd>,
     sent: usize,
+    /// How many of `fds` have left.
+    fds_sent: usize,
 }
+
+/// The most fds Linux passes in one `sendmsg` (`SCM_MAX_FD`).
+pub const SCM_MAX_FD: usize = 253;
 
 /// A queue of outgoing messages for a (usually non-blocking) stream socket.
 #[derive(Debug, Default)]
@@ -100,7 +105,7 @@ impl Sender {
         let mut bytes = Vec::with_capacity(HEADER_LEN + data.len());
         bytes.extend_from_slice(&pack_header(data.len(), fds.len()));
         bytes.extend_from_slice(data);
-        self.queue.push_back(Pending { bytes, fds, sent: 0 });
+        self.queue.push_back(Pending { bytes, fds, sent: 0, fds_sent: 0 });
         Ok(())
     }
 
@@ -113,16 +118,27 @@ impl Sender {
     /// would block (wait for it to be writable and call again).
     pub fn flush(&mut self, sock: BorrowedFd<'_>) -> io::Result<bool> {
         while let Some(p) = self.queue.front_mut() {
-            let res = if p.sent == 0 {
-                send_first(sock, &p.bytes, &p.fds)
+            let left = p.fds.len() - p.fds_sent;
+            let res = if left > 0 {
+                // A message may carry more fds (up to 255) than one sendmsg may (253): each
+                // group of fds rides on its own sendmsg, so a byte is kept back for each
+                // group still to go. The receiver matches fds by count (FORMATS.md §4.1).
+                let n = left.min(SCM_MAX_FD);
+                let later = (left - n).div_ceil(SCM_MAX_FD);
+                let end = p.bytes.len() - later;
+                send_first(sock, &p.bytes[p.sent..end], &p.fds[p.fds_sent..p.fds_sent + n]).map(|k| (k, n))
             } else {
-                write_rest(sock, &p.bytes[p.sent..])
+                write_rest(sock, &p.bytes[p.sent..]).map(|k| (k, 0))
             };
             match res {
-                Ok(n) => {
-                    // The fds left with the first byte: close ours now.
-                    p.fds.clear();
-                    p.sent += n;
+                Ok((k, n)) => {
+                    p.fds_sent += n;
+                    if p.fds_sent == p.fds.len() {
+                        // Every fd has left: close ours now.
+                        p.fds.clear();
+                        p.fds_sent = 0;
+                    }
+                    p.sent += k;
                     if p.sent == p.bytes.len() {
                         self.queue.pop_front();
                     }
@@ -135,7 +151,7 @@ impl Sender {
     }
 }
 
-/// The first `sendmsg` of a message: all its bytes, and its fds as one SCM_RIGHTS.
+/// A `sendmsg` of `bytes` with `fds` (at most [`SCM_MAX_FD`]) as one SCM_RIGHTS.
 fn send_first(sock: BorrowedFd<'_>, bytes: &[u8], fds: &[OwnedFd]) -> io::Result<usize> {
     let mut raw = [0 as RawFd; MAX_FDS];
     let n = fds.len().min(MAX_FDS);
@@ -208,6 +224,8 @@ pub struct Receiver {
     end: usize,
     fds: VecDeque<OwnedFd>,
     accept_fds: bool,
+    /// The longest payload accepted: [`MAX_SIZE`] unless the protocol has a smaller bound.
+    max_len: usize,
     /// The message being assembled: its header values and the payload so far.
     want: Option<(usize, usize)>,
     data: Vec<u8>,
@@ -218,12 +236,20 @@ impl Receiver {
     /// A receiver. Without `accept_fds`, a message announcing fds, or fds arriving, is a
     /// protocol error (EPROTO) and any fds received are closed.
     pub fn new(accept_fds: bool) -> Receiver {
+        Receiver::with_max_len(accept_fds, MAX_SIZE)
+    }
+
+    /// A receiver for a protocol whose messages are at most `max_len` bytes: a header that
+    /// announces more is EPROTO at once, so a peer cannot make the receiver buffer more
+    /// than its protocol allows.
+    pub fn with_max_len(accept_fds: bool, max_len: usize) -> Receiver {
         Receiver {
             buf: vec![0; BUF_SIZE].into_boxed_slice(),
             start: 0,
             end: 0,
             fds: VecDeque::new(),
             accept_fds,
+            max_len: max_len.min(MAX_SIZE),
             want: None,
             data: Vec::new(),
             got_fds: Vec::new(),
@@ -277,7 +303,7 @@ impl Receiver {
             self.start += HEADER_LEN;
             let (len, nfds) = unpack_header(&h);
             let maxfds = if self.accept_fds { MAX_FDS } else { 0 };
-            if len > MAX_SIZE || nfds > maxfds {
+            if len > self.max_len || nfds > maxfds {
                 return Err(io::Error::from_raw_os_error(libc::EPROTO));
             }
             self.want = Some((len, nfds));
@@ -378,6 +404,16 @@ mod tests {
     }
 
     #[test]
+    fn a_length_over_the_protocols_bound_is_eproto() {
+        let mut r = Receiver::with_max_len(true, 10);
+        r.feed(&pack_header(10, 0));
+        r.feed(&[1; 10]);
+        assert_eq!(r.next_buffered().unwrap().unwrap().data, [1; 10]);
+        r.feed(&pack_header(11, 0));
+        assert_eq!(r.next_buffered().unwrap_err().raw_os_error(), Some(libc::EPROTO));
+    }
+
+    #[test]
     fn huge_announced_length_reserves_only_what_arrives() {
         // Found by the unixmessage fuzz target: a 6-byte header announcing a 256 MiB
         // payload made the receiver allocate all of it up front.
@@ -437,6 +473,24 @@ mod tests {
         assert!(m2.data.is_empty() && m2.fds.is_empty());
         drop(a);
         assert!(r.receive_wait(b.as_fd(), far()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_message_with_more_fds_than_one_sendmsg_passes() {
+        // Linux refuses more than 253 fds in one sendmsg (EINVAL), which made real s6's
+        // getdump of a full 255-entry chunk fail: the fds go in two groups.
+        let (a, b) = s6rs_sys::socket::pair(false).unwrap();
+        let (pr, pw) = s6rs_sys::fd::pipe().unwrap();
+        let fds: Vec<BorrowedFd<'_>> = (0..MAX_FDS).map(|_| pw.as_fd()).collect();
+        let data = vec![9u8; 300];
+        send(a.as_fd(), &data, &fds, far()).unwrap();
+        send(a.as_fd(), b"next", &[pr.as_fd()], far()).unwrap();
+        let mut r = Receiver::new(true);
+        let m = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
+        assert_eq!((m.data, m.fds.len()), (data, MAX_FDS));
+        drop(m.fds);
+        let m = r.receive_wait(b.as_fd(), far()).unwrap().unwrap();
+        assert_eq!((m.data.as_slice(), m.fds.len()), (&b"next"[..], 1));
     }
 
     #[test]

@@ -89,6 +89,23 @@ fn demo_tree_runs_logs_and_stops() {
     if me == 0 {
         ticker_sudo(&mut tree, &scan, t.path(), &logs);
     }
+    // hello: a socket-activated service whose socket the fd holder keeps across restarts.
+    let hello = t.join("hello.sock");
+    assert!(wait_until(T, || hello.exists()), "hello never bound its socket");
+    let greet = || {
+        let mut c = Command::new(bin("s6-ipcclient"));
+        c.arg(&hello).args(["sh", "-c", "cat <&6"]).env("PATH", &path);
+        let o = run(c, T);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let first = greet();
+    assert!(first.starts_with("hello from server pid "), "{first}");
+    let mut svc = Command::new(bin("s6-svc"));
+    svc.args(["-wr", "-T", "10000", "-r"]).arg(scan.join("hello"));
+    assert_eq!(run(svc, T + T).status.code(), Some(0));
+    let second = greet();
+    assert!(second.starts_with("hello from server pid ") && second != first, "{first} then {second}");
 
     let mut ctl = Command::new(bin("s6-svscanctl"));
     ctl.arg("-t").arg(&scan);

@@ -72,7 +72,8 @@ pub struct Spec {
     pub operands: &'static str,
     /// One sentence on what the program does.
     pub about: &'static str,
-    /// The upstream documentation page the program implements (`s6-svc.html`).
+    /// The upstream documentation page the program implements (`s6-svc.html`); empty for
+    /// a program of s6-rs's own (an extension).
     pub doc: &'static str,
     /// The options, in usage-line order.
     pub flags: &'static [Flag],
@@ -161,11 +162,17 @@ impl Spec {
                 let _ = writeln!(out, "  {:width$}  {}", label(f), f.help);
             }
         }
-        let _ = writeln!(
-            out,
-            "\nImplements upstream s6's {}: https://skarnet.org/software/s6/{}",
-            self.name, self.doc
-        );
+        if self.doc.is_empty() {
+            out.push_str(
+                "\nAn s6-rs extension, not in upstream s6: see the extension table of s6-rs's README.\n",
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "\nImplements upstream s6's {}: https://skarnet.org/software/s6/{}",
+                self.name, self.doc
+            );
+        }
         out
     }
 }

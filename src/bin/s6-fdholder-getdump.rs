@@ -1,0 +1,6 @@
+fn main() -> ! {
+    s6rs_sys::cli::main(
+        &s6rs_fdholder::cmd::fdholder_getdump::SPEC,
+        s6rs_fdholder::cmd::fdholder_getdump::run,
+    )
+}

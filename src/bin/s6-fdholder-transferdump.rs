@@ -1,0 +1,6 @@
+fn main() -> ! {
+    s6rs_sys::cli::main(
+        &s6rs_fdholder::cmd::fdholder_transferdump::SPEC,
+        s6rs_fdholder::cmd::fdholder_transferdump::run,
+    )
+}
