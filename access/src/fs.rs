@@ -12,7 +12,7 @@
 //! not a regular file: a FIFO is refused at once, where s6 would wait for a writer (and a
 //! server checking in-process would stop serving everyone meanwhile).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -67,25 +67,34 @@ impl FsRules {
     }
 }
 
+/// `rule` (ending in `/`) + `leaf`, in the one buffer a lookup reuses for its paths.
+fn leaf<'a>(buf: &'a mut Vec<u8>, base: usize, name: &[u8]) -> &'a Path {
+    buf.truncate(base);
+    buf.extend_from_slice(name);
+    Path::new(OsStr::from_bytes(buf))
+}
+
 impl Backend for FsRules {
     fn lookup(&self, key: &[u8]) -> io::Result<Lookup> {
-        let rule = concat(&self.dir, key);
-        if let Err(e) = s6rs_sys::fd::access_readable(&rule.join("allow")) {
+        let mut buf = concat(&self.dir, key).into_os_string().into_vec();
+        buf.push(b'/');
+        let base = buf.len();
+        if let Err(e) = s6rs_sys::fd::access_readable(leaf(&mut buf, base, b"allow")) {
             if !absent(&e) {
                 return Err(e);
             }
-            return match s6rs_sys::fd::access_readable(&rule.join("deny")) {
+            return match s6rs_sys::fd::access_readable(leaf(&mut buf, base, b"deny")) {
                 Ok(()) => Ok(Lookup::Deny),
                 Err(e) if absent(&e) => Ok(Lookup::NotFound),
                 Err(e) => Err(e),
             };
         }
-        let env = match s6rs_sys::envdir::read(&rule.join("env"), &ENVDIR) {
+        let env = match s6rs_sys::envdir::read(leaf(&mut buf, base, b"env"), &ENVDIR) {
             Ok(env) => env,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Vec::new(),
             Err(e) => return Err(e),
         };
-        let exec = match read_upto(&rule.join("exec"), MAX_EXEC) {
+        let exec = match read_upto(leaf(&mut buf, base, b"exec"), MAX_EXEC) {
             Ok(exec) => exec,
             Err(e) if absent(&e) => Vec::new(),
             Err(e) => return Err(e),

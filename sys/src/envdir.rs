@@ -15,7 +15,7 @@
 //! line has no final newline into an empty value (`NAME=`); here that line is the value, as
 //! in every other mode and as the s6-envdir documentation describes.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -58,6 +58,10 @@ pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
     }
     let mut mods = Vec::new();
     let mut buf = Vec::new();
+    // Each file's path is built in this one buffer, not allocated per entry.
+    let mut path = dir.as_os_str().as_bytes().to_vec();
+    path.push(b'/');
+    let base = path.len();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -65,7 +69,13 @@ pub fn read(dir: &Path, opts: &Options) -> io::Result<Vec<EnvMod>> {
             continue;
         }
         buf.clear();
-        read_file(&entry.path(), opts, &mut buf)?;
+        // The listing already tells a regular file (d_type): no need to check it again
+        // after opening. (Replaced by a FIFO in between, it is still opened non-blocking,
+        // so it cannot make the reader wait.)
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        path.truncate(base);
+        path.extend_from_slice(name.as_bytes());
+        read_file(Path::new(OsStr::from_bytes(&path)), opts, regular, &mut buf)?;
         mods.push((name, value(&mut buf, opts)));
     }
     Ok(mods)
@@ -85,8 +95,12 @@ pub fn value_of(contents: &[u8], opts: &Options) -> Option<OsString> {
 }
 
 /// Reads what `value` needs of one file into `buf`.
-fn read_file(path: &Path, opts: &Options, buf: &mut Vec<u8>) -> io::Result<()> {
-    let opened = if opts.regular_only { crate::fd::open_regular(path) } else { File::open(path) };
+fn read_file(path: &Path, opts: &Options, regular: bool, buf: &mut Vec<u8>) -> io::Result<()> {
+    let opened = match (opts.regular_only, regular) {
+        (true, true) => crate::fd::open_read_quiet(path),
+        (true, false) => crate::fd::open_regular(path),
+        (false, _) => File::open(path),
+    };
     let file = opened.map_err(|e| {
         if e.raw_os_error() == Some(libc::ENOENT) {
             io::Error::from_raw_os_error(libc::EIDRM)
@@ -94,8 +108,19 @@ fn read_file(path: &Path, opts: &Options, buf: &mut Vec<u8>) -> io::Result<()> {
             e
         }
     })?;
-    if !opts.noclamp {
+    if !opts.noclamp && opts.verbatim {
         file.take(CLAMP as u64).read_to_end(buf)?;
+    } else if !opts.noclamp {
+        // Only the first line of the first CLAMP bytes matters: stop once it is complete
+        // (a short file is then read in one `read`, not two).
+        let mut chunk = [0u8; CLAMP];
+        while buf.len() < CLAMP {
+            let n = (&file).read(&mut chunk[..CLAMP - buf.len()])?;
+            buf.extend_from_slice(&chunk[..n]);
+            if n == 0 || chunk[..n].contains(&b'\n') {
+                break;
+            }
+        }
     } else if opts.verbatim {
         (&file).read_to_end(buf)?;
     } else {

@@ -215,12 +215,17 @@ pub fn listen(fd: BorrowedFd<'_>, backlog: u32) -> io::Result<()> {
 /// Accepts one connection (accept4, EINTR retried): a close-on-exec socket, non-blocking if
 /// asked, and the peer's bound path (usually empty).
 pub fn accept(fd: BorrowedFd<'_>, nonblock: bool) -> io::Result<(OwnedFd, SockPath)> {
+    let conn = accept_conn(fd, nonblock)?;
+    let path = peer_path(conn.as_fd())?;
+    Ok((conn, path))
+}
+
+/// [`accept`] for a server that has no use for the client's address: one system call
+/// less per connection.
+pub fn accept_conn(fd: BorrowedFd<'_>, nonblock: bool) -> io::Result<OwnedFd> {
     loop {
         match nix_socket::accept4(fd, flags(nonblock)) {
-            Ok(conn) => {
-                let path = peer_path(conn.as_fd())?;
-                return Ok((conn, path));
-            }
+            Ok(conn) => return Ok(conn),
             Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use s6rs_access::cdb::CdbRules;
 use s6rs_access::fs::FsRules;
-use s6rs_access::rules::{check_uidgid, Lookup};
+use s6rs_access::rules::{first_match, uidgid_keys, Lookup};
 use s6rs_ipc::fdpass::{Message, Received, Receiver, Sender};
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
@@ -49,7 +49,7 @@ use s6rs_sys::socket;
 use s6rs_sys::tai::Tain;
 
 use crate::protocol::{self, errno, Entry, Request, CHUNK, MAX_REQUEST};
-use crate::rights::Rights;
+use crate::rights::{RegexCache, Rights};
 use crate::store::{Refused, Store};
 
 /// The command line, as upstream's.
@@ -205,6 +205,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         lameduck: Deadline::Never,
         backoff: None,
         cdb,
+        regexes: RegexCache::default(),
+        me: (s6rs_sys::proc::euid(), s6rs_sys::proc::egid()),
         o,
     };
     if let Some(fd) = stdout {
@@ -254,6 +256,11 @@ struct Daemon {
     /// Set when accepting failed for lack of resources: accept again once it passes.
     backoff: Option<Deadline>,
     cdb: Option<CdbRules>,
+    /// The rights' regexes, built once per pattern rather than once per connection.
+    regexes: RegexCache,
+    /// This process's effective ids, for the `uid/self` and `gid/self` keys: they never
+    /// change while it runs.
+    me: (u32, u32),
 }
 
 impl Daemon {
@@ -288,7 +295,7 @@ impl Daemon {
             self.store.expire(Tain::now());
             for i in 0..self.clients.len() {
                 if self.clients[i].as_ref().is_some_and(|c| c.deadline.passed()) {
-                    self.close(lp, i);
+                    self.close(i);
                 }
             }
         }
@@ -344,8 +351,8 @@ impl Daemon {
 
     fn accept_all(&mut self, lp: &EventLoop, listener: BorrowedFd<'_>) -> Result<(), Fatal> {
         while self.nclients < self.clients.len() && self.backoff.is_none() {
-            match socket::accept(listener, true) {
-                Ok((fd, _)) => {
+            match socket::accept_conn(listener, true) {
+                Ok(fd) => {
                     if let Some(rights) = self.admit(fd.as_fd()) {
                         self.add(lp, fd, rights);
                     }
@@ -389,11 +396,12 @@ impl Daemon {
                 return None;
             }
         };
+        let keys = uidgid_keys(creds.uid, creds.gid, self.me.0, self.me.1);
         let found = match (&self.o.rules, &self.cdb) {
-            (Rules::Dir(dir), _) => check_uidgid(&FsRules::new(dir), creds.uid, creds.gid),
+            (Rules::Dir(dir), _) => first_match(&FsRules::new(dir), keys),
             (Rules::Cdb(_), Some(db)) => {
                 let armed = db.cdb().arm();
-                let r = check_uidgid(db, creds.uid, creds.gid);
+                let r = first_match(db, keys);
                 if armed.as_ref().is_some_and(|a| a.hit()) {
                     Err(io::Error::from_raw_os_error(libc::ESTALE))
                 } else {
@@ -415,7 +423,7 @@ impl Daemon {
         if !grant.exec.is_empty() && v > 0 {
             cli::warn(format_args!("unused exec string in rules for uid {} gid {}", creds.uid, creds.gid));
         }
-        match Rights::from_env(&grant.env) {
+        match Rights::from_env_cached(&grant.env, &mut self.regexes) {
             Ok(r) => Some(r),
             Err(bad) => {
                 if v > 0 {
@@ -446,9 +454,10 @@ impl Daemon {
         self.serve(lp, i);
     }
 
-    fn close(&mut self, lp: &EventLoop, i: usize) {
-        if let Some(c) = self.clients[i].take() {
-            let _ = lp.remove(c.fd.as_fd());
+    /// Drops client `i`. Closing its socket is enough to take it out of the event loop: the
+    /// socket was accepted here and never duplicated, so the close is its last reference.
+    fn close(&mut self, i: usize) {
+        if self.clients[i].take().is_some() {
             self.nclients -= 1;
         }
     }
@@ -463,7 +472,8 @@ impl Daemon {
             c.phase = phase;
             self.clients[i] = Some(c);
         } else {
-            let _ = lp.remove(c.fd.as_fd());
+            // As in `close`: dropping the socket unregisters it.
+            drop(c);
             self.nclients -= 1;
         }
     }
