@@ -148,14 +148,14 @@ const PROGS: &[Prog] = &[
     ),
     Prog(
         "s6-ipcserver",
-        "s6-ipcserver [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -a socketperms ] [ -G gid,gid,... ] [ -g gid ] [ -u uid ] [ -U ] path prog...",
+        "s6-ipcserver [ -q | -Q | -v ] [ -d | -D ] [ -P | -p ] [ -1 ] [ -c maxconn ] [ -C localmaxconn ] [ -b backlog ] [ -a socketperms ] [ -G gid,gid,... ] [ -g gid ] [ -u uid ] [ -U ] [ --access-rules=dir | --access-cdb=file ] [ --access-noenv ] [ --access-localname=name ] [ --access-verbosity=n ] path prog...",
         "qQvDd1UPpcCbaugG",
-        &[],
+        &["access-rules", "access-cdb", "access-noenv", "access-localname", "access-verbosity"],
         Usage,
     ),
     Prog(
         "s6-ipcserverd",
-        "s6-ipcserverd [ -v verbosity ] [ -1 ] [ -P | -p ] [ -c maxconn ] [ -C localmaxconn ] prog...",
+        "s6-ipcserverd [ -v verbosity ] [ -1 ] [ -P | -p ] [ -c maxconn ] [ -C localmaxconn ] [ --access-rules=dir | --access-cdb=file ] [ --access-noenv ] [ --access-localname=name ] [ --access-verbosity=n ] prog...",
         "Pp1cCv",
         &["access-rules", "access-cdb", "access-noenv", "access-localname", "access-verbosity"],
         Usage,

@@ -247,7 +247,7 @@ impl<'a> Getopt<'a> {
 
     /// Whether `c` is a short option, and if so whether it takes an argument.
     fn short(&self, c: char) -> Option<bool> {
-        self.flags.iter().find(|f| f.short == c && f.show != Show::LongOnly).map(|f| f.arg.is_some())
+        self.flags.iter().find(|f| f.short == c && !f.show.long_only()).map(|f| f.arg.is_some())
     }
 
     /// The option letter a long name stands for, and whether it takes an argument.

@@ -64,6 +64,30 @@ fn allow_with_env_matches_chained_access() {
 }
 
 #[test]
+fn access_options_after_upstream_options_are_accepted() {
+    // s6-ipcserver -1 --access-rules=DIR ...: the access option need not come first (it
+    // once had to, and this exited 100).
+    let t = TempDir::new("inproc-order");
+    let rules = rules_dir(&t, &[("allow", ""), ("env/FOO", "late\n")]);
+    let sock = t.join("late.sock");
+    let argv: Vec<OsString> = vec![
+        bin("s6-ipcserver").into(),
+        "-1".into(),
+        "-c".into(),
+        "4".into(),
+        format!("--access-rules={}", rules.display()).into(),
+        "--access-noenv".into(),
+        sock.clone().into(),
+        "sh".into(),
+        "-c".into(),
+        HANDLER.into(),
+    ];
+    let s = Server::start(&sock, &argv);
+    let got = s.request();
+    assert!(got.contains("FOO=late\n") && !got.contains("PROTO="), "{got}");
+}
+
+#[test]
 fn deny_and_no_rule_refuse_like_chained_access() {
     let t = TempDir::new("inproc-deny");
     let rules = rules_dir(&t, &[("deny", "")]);

@@ -24,26 +24,29 @@ pub const SPEC: Spec = Spec {
     about: "Listens on a Unix socket at path and runs prog for each client, with the connection \
             on its stdin and stdout.",
     doc: "s6-ipcserver.html",
-    flags: &[
-        Flag::new('q', Show::Own, "quiet"),
-        Flag::new('Q', Show::Or, "normal verbosity (the default)"),
-        Flag::new('v', Show::Or, "verbose"),
-        Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
-        Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
-        // -P/-p and -c/-C are s6-ipcserverd's, passed on.
-        ipcserverd::FLAGS[2],
-        ipcserverd::FLAGS[3],
-        Flag::new('1', Show::Own, "write a newline to stdout and close it once listening"),
-        ipcserverd::FLAGS[4],
-        ipcserverd::FLAGS[5],
-        Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
-        Flag::arg('a', "socketperms", Show::Own, "the socket's permissions, in octal (default 0777)"),
-        Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),
-        Flag::arg('g', "gid", Show::Own, "once bound, switch to this group id"),
-        Flag::arg('u', "uid", Show::Own, "once bound, switch to this user id"),
-        Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
-    ],
+    flags: &FLAGS,
 };
+
+/// The options, in usage-line order (a composing program lists them in its own table).
+pub const FLAGS: [Flag; 16] = [
+    Flag::new('q', Show::Own, "quiet"),
+    Flag::new('Q', Show::Or, "normal verbosity (the default)"),
+    Flag::new('v', Show::Or, "verbose"),
+    Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
+    Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
+    // -P/-p and -c/-C are s6-ipcserverd's, passed on.
+    ipcserverd::FLAGS[2],
+    ipcserverd::FLAGS[3],
+    Flag::new('1', Show::Own, "write a newline to stdout and close it once listening"),
+    ipcserverd::FLAGS[4],
+    ipcserverd::FLAGS[5],
+    Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
+    Flag::arg('a', "socketperms", Show::Own, "the socket's permissions, in octal (default 0777)"),
+    Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),
+    Flag::arg('g', "gid", Show::Own, "once bound, switch to this group id"),
+    Flag::arg('u', "uid", Show::Own, "once bound, switch to this user id"),
+    Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
+];
 
 /// The command line s6-ipcserver execs into, for `args` (upstream's command line, without
 /// argv\[0\]). `daemon_args` go to s6-ipcserverd unchanged, first, before the options

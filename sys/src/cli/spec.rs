@@ -29,6 +29,18 @@ pub enum Show {
     Hidden,
     /// Only a long option: the letter is an internal name, not accepted as `-x`.
     LongOnly,
+    /// Only a long option (as [`Show::LongOnly`]), in a bracket of its own in the usage line:
+    /// `[ --name=arg ]`.
+    LongOwn,
+    /// Only a long option, another alternative in the current bracket: `[ ... | --name ]`.
+    LongOr,
+}
+
+impl Show {
+    /// Whether the flag is only a long option (its letter is not accepted as `-x`).
+    pub fn long_only(self) -> bool {
+        matches!(self, Show::LongOnly | Show::LongOwn | Show::LongOr)
+    }
 }
 
 /// One option of a program.
@@ -93,6 +105,22 @@ impl Spec {
         for f in self.flags {
             match f.show {
                 Show::Hidden | Show::LongOnly => continue,
+                Show::LongOwn | Show::LongOr => {
+                    if f.show == Show::LongOr {
+                        out.push_str(" | ");
+                    } else {
+                        if open {
+                            out.push_str(" ]");
+                        }
+                        out.push_str(" [ ");
+                    }
+                    let _ = write!(out, "--{}", f.long.unwrap_or_default());
+                    if let Some(a) = f.arg {
+                        let _ = write!(out, "={a}");
+                    }
+                    (open, cluster) = (true, false);
+                    continue;
+                }
                 Show::Cluster if cluster => {
                     out.push(f.short);
                     continue;
@@ -138,7 +166,7 @@ impl Spec {
         let mut out = format!("usage: {}\n\n{}\n", self.usage(), self.about);
         let label = |f: &Flag| {
             let mut l = String::new();
-            if f.show != Show::LongOnly {
+            if !f.show.long_only() {
                 let _ = write!(l, "-{}", f.short);
                 if let Some(a) = f.arg {
                     let _ = write!(l, " {a}");
@@ -194,6 +222,8 @@ mod tests {
         Flag::arg('g', "gid", Show::Then, "gid"),
         Flag::new('v', Show::Hidden, "verbose").long("verbose"),
         Flag::new('F', Show::LongOnly, "long only").long("foreground"),
+        Flag::arg('R', "dir", Show::LongOwn, "rules").long("rules"),
+        Flag::new('N', Show::LongOr, "none").long("none"),
     ];
     const SPEC: Spec =
         Spec { name: "prog", operands: "dir...", about: "Does it.", doc: "prog.html", flags: FLAGS };
@@ -204,8 +234,11 @@ mod tests {
     fn usage_line_has_upstream_shape() {
         assert_eq!(
             SPEC.usage(),
-            "prog [ -wu | -wd ] [ -T timeout ] [ -s signal | -ab ] [ -o ] [ -U | -u uid -g gid ] dir..."
+            "prog [ -wu | -wd ] [ -T timeout ] [ -s signal | -ab ] [ -o ] [ -U | -u uid -g gid ] \
+             [ --rules=dir | --none ] dir..."
         );
+        let a = args(&["-R", "x"]);
+        assert_eq!(SPEC.getopt(&a).next_long(), Some(Err(BadOpt::Short('R'))));
         let bare = Spec { name: "x", operands: "", about: "", doc: "", flags: &[] };
         assert_eq!(bare.usage(), "x");
         let e = SPEC.usage_error();
