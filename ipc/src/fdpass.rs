@@ -256,6 +256,17 @@ impl Receiver {
         }
     }
 
+    /// Whether nothing is buffered: no bytes, no fds, no message under way. An idle
+    /// receiver of a closed connection can serve the next one (a server keeps it rather
+    /// than allocate a buffer per connection).
+    pub fn is_idle(&self) -> bool {
+        self.start == self.end
+            && self.fds.is_empty()
+            && self.want.is_none()
+            && self.data.is_empty()
+            && self.got_fds.is_empty()
+    }
+
     /// Whether bytes or fds are buffered (a message may be complete without reading).
     pub fn has_buffered(&self) -> bool {
         self.end > self.start || !self.fds.is_empty()
@@ -411,6 +422,21 @@ mod tests {
         assert_eq!(r.next_buffered().unwrap().unwrap().data, [1; 10]);
         r.feed(&pack_header(11, 0));
         assert_eq!(r.next_buffered().unwrap_err().raw_os_error(), Some(libc::EPROTO));
+    }
+
+    #[test]
+    fn idle_only_between_whole_messages() {
+        let mut r = Receiver::with_max_len(true, 10);
+        assert!(r.is_idle());
+        r.feed(&pack_header(3, 0)[..4]);
+        assert!(!r.is_idle());
+        r.feed(&pack_header(3, 0)[4..]);
+        r.feed(b"ab");
+        assert!(r.next_buffered().unwrap().is_none());
+        assert!(!r.is_idle());
+        r.feed(b"c");
+        assert_eq!(r.next_buffered().unwrap().unwrap().data, b"abc");
+        assert!(r.is_idle());
     }
 
     #[test]

@@ -207,6 +207,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         cdb,
         regexes: RegexCache::default(),
         me: (s6rs_sys::proc::euid(), s6rs_sys::proc::egid()),
+        spare_rx: None,
         o,
     };
     if let Some(fd) = stdout {
@@ -261,6 +262,9 @@ struct Daemon {
     /// This process's effective ids, for the `uid/self` and `gid/self` keys: they never
     /// change while it runs.
     me: (u32, u32),
+    /// The receiver of a client gone with nothing buffered, for the next one: a buffer
+    /// allocated per connection costs musl's allocator an mmap and a munmap each time.
+    spare_rx: Option<Receiver>,
 }
 
 impl Daemon {
@@ -442,7 +446,7 @@ impl Daemon {
         let deadline = self.timeout.map_or(Deadline::Never, Deadline::after);
         self.clients[i] = Some(Client {
             fd,
-            rx: Receiver::with_max_len(true, MAX_REQUEST),
+            rx: self.spare_rx.take().unwrap_or_else(|| Receiver::with_max_len(true, MAX_REQUEST)),
             tx: Sender::new(),
             rights,
             dumping: 0,
@@ -457,8 +461,16 @@ impl Daemon {
     /// Drops client `i`. Closing its socket is enough to take it out of the event loop: the
     /// socket was accepted here and never duplicated, so the close is its last reference.
     fn close(&mut self, i: usize) {
-        if self.clients[i].take().is_some() {
-            self.nclients -= 1;
+        if let Some(c) = self.clients[i].take() {
+            self.retire(c);
+        }
+    }
+
+    /// Forgets a client, keeping its receiver when it is idle.
+    fn retire(&mut self, c: Client) {
+        self.nclients -= 1;
+        if c.rx.is_idle() {
+            self.spare_rx = Some(c.rx);
         }
     }
 
@@ -473,8 +485,7 @@ impl Daemon {
             self.clients[i] = Some(c);
         } else {
             // As in `close`: dropping the socket unregisters it.
-            drop(c);
-            self.nclients -= 1;
+            self.retire(c);
         }
     }
 
