@@ -132,6 +132,20 @@ const PROGS: &[Prog] = &[
     ),
     Prog("s6-mkfifodir", "s6-mkfifodir [ -f ] [ -g gid ] fifodir", "fg", &[], Usage),
     Prog(
+        "s6-notify-fd-from-socket",
+        "s6-notify-fd-from-socket [ -3 fd ] [ -f ] [ -t timeout ] prog...",
+        "3ft",
+        &["notification-fd", "no-doublefork", "doublefork", "timeout"],
+        Gol,
+    ),
+    Prog(
+        "s6-notify-socket-from-fd",
+        "s6-notify-socket-from-fd [ -d fd ] [ -f ] [ -t timeout ] [ -k ] prog...",
+        "dftk",
+        &["notification-fd", "no-doublefork", "doublefork", "timeout", "keep-environment"],
+        Gol,
+    ),
+    Prog(
         "s6-notifyoncheck",
         "s6-notifyoncheck [ -d ] [ -3 fd ] [ -s initialsleep ] [ -T globaltimeout ] [ -t localtimeout ] [ -w waitingtime ] [ -n tries ] [ -c \"checkprog...\" ] prog...",
         "d3sTtwnc",
@@ -287,7 +301,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 48);
+    assert_eq!(listed.len(), 50);
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod interop_ftrig;
 mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
+mod notify;
 mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.

@@ -11,6 +11,8 @@ pub mod ftrig_listen1;
 pub mod ftrig_notify;
 pub mod ftrig_wait;
 pub mod mkfifodir;
+pub mod notify_fd_from_socket;
+pub mod notify_socket_from_fd;
 pub mod notifyoncheck;
 pub mod permafailon;
 pub mod setlock;
