@@ -20,5 +20,6 @@ mod svlink;
 mod svok;
 mod svperms;
 mod svscan;
+mod svscanboot;
 mod svstat;
 mod svwait;

@@ -29,6 +29,7 @@ pub mod svlisten1;
 pub mod svok;
 pub mod svperms;
 pub mod svscan;
+pub mod svscanboot;
 pub mod svscanctl;
 pub mod svstat;
 pub mod svunlink;
