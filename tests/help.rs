@@ -294,6 +294,13 @@ const PROGS: &[Prog] = &[
     ),
     Prog("s6-tai64n", "s6-tai64n", "", &[], Never),
     Prog("s6-tai64nlocal", "s6-tai64nlocal [ -g ]", "g", &[], Usage),
+    Prog(
+        "s6-usertree-maker",
+        "s6-usertree-maker [ -d userscandir ] [ -p path ] [ -E envdir [ -e var ... ] ] [ -r service/logger[/pipeline] ] [ -l loguser ] [ -t stamptype ] [ -n nfiles ] [ -s filesize ] [ -S maxsize ] [ -P prefix ] user logdir dir",
+        "dpEerltnsSP",
+        &[],
+        Usage,
+    ),
     Prog("ucspilogd", "ucspilogd [ -D default ] [ var... ]", "D", &[], Usage),
 ];
 
@@ -319,7 +326,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 51);
+    assert_eq!(listed.len(), 52);
 }
 
 #[test]

@@ -23,3 +23,4 @@ mod svscan;
 mod svscanboot;
 mod svstat;
 mod svwait;
+mod usertree;

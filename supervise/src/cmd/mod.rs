@@ -34,3 +34,4 @@ pub mod svscanctl;
 pub mod svstat;
 pub mod svunlink;
 pub mod svwait;
+pub mod usertree_maker;
