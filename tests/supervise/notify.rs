@@ -292,3 +292,30 @@ fn socket_from_fd_without_notify_socket_just_execs() {
         (Some(100), "s6-notify-socket-from-fd: fatal: notification-fd must be an unsigned integer\n".into())
     );
 }
+
+/// The use the page describes: a systemd-notifying daemon in a run script, under our
+/// s6-supervise, which sees it ready once it says `READY=1`, and only then.
+#[test]
+fn fd_from_socket_under_s6_supervise_makes_the_service_ready() {
+    use super::supervise::{service, Sup};
+    let (client, (var, mode)) = client_argv("ready");
+    let quoted: Vec<String> = client.iter().map(|a| format!("'{a}'")).collect();
+    let (_t, dir) = service(
+        "nfs-supervise",
+        &format!(
+            "export {var}={mode}\nexec '{}' {}",
+            bin("s6-notify-fd-from-socket").display(),
+            quoted.join(" ")
+        ),
+    );
+    std::fs::write(dir.join("notification-fd"), "3\n").unwrap();
+    let mut s = Sup::ours(&dir);
+    s.ev.expect("su", T);
+    s.adopt();
+    s.ev.expect("U", T);
+    let st = s.status();
+    assert!(st.ready && st.is_up(), "{}", s.stderr());
+    // The daemon is the service's pid itself: the helper went away from it.
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", st.pid)).unwrap();
+    assert!(cmdline.starts_with(client[0].as_bytes()), "the service is not the daemon");
+}
