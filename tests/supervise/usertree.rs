@@ -1,7 +1,8 @@
 //! s6-usertree-maker, checked against its 2.15 documentation: the service directory it
-//! writes, and that directory at work under our s6-svscan and s6-supervise. Debian's 2.11
-//! has the program, but it writes execline scripts naming Debian's binaries where ours
-//! writes shell scripts naming ours, so the two outputs are not compared byte for byte.
+//! writes, and that directory at work under our s6-svscan and s6-supervise. Against
+//! Debian's 2.11: the same files, modes, settings and logger directives, and the same
+//! refusals; not the run scripts byte for byte, since Debian's are execline scripts naming
+//! Debian's binaries where ours are shell scripts naming ours.
 //!
 //! Running the tree needs root (s6-applyuidgid sets the supplementary groups even for the
 //! same user); as another user, only the written directories are checked.
@@ -216,4 +217,104 @@ fn usertree_maker_service_runs_the_users_tree_with_its_environment() {
 
 fn read_opt(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
+}
+
+/// What [`layout`] sees of one file: its relative path, whether it is a directory, its mode.
+type Entry = (String, bool, u32);
+
+/// Each file under `dir`, relative, with its type and mode, sorted; and the contents of
+/// those that are not run scripts.
+fn layout(dir: &Path) -> (Vec<Entry>, Vec<(String, String)>) {
+    let mut files = Vec::new();
+    let mut contents = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            let is_dir = p.is_dir();
+            files.push((rel.clone(), is_dir, mode(&p)));
+            if is_dir {
+                todo.push(p);
+            } else if !rel.ends_with("run") {
+                contents.push((rel, read(&p)));
+            }
+        }
+    }
+    files.sort();
+    contents.sort();
+    (files, contents)
+}
+
+/// The words of a logger's run script after `s6-log`, without quotes (Debian's quotes with
+/// `"`, ours with `'`).
+fn log_words(run: &str) -> Vec<String> {
+    let words: Vec<&str> = run.split_whitespace().collect();
+    let at = words.iter().position(|w| w.trim_matches(['"', '\'']).ends_with("/s6-log")).expect("s6-log");
+    words[at + 1..].iter().map(|w| w.trim_matches(['"', '\'']).to_owned()).collect()
+}
+
+/// Debian's s6-usertree-maker and ours write the same files with the same modes and the
+/// same settings, and give their loggers the same directives, with and without `-r`.
+#[test]
+fn usertree_maker_writes_the_same_files_as_debians() {
+    let t = TempDir::new("usertree-interop");
+    let cases: &[&[&str]] = &[
+        &["-d", "/srv/${USER}/service", "-E", "/etc/env", "-e", "XDG_CONFIG_HOME", "ska", "/var/log/ska"],
+        &[
+            "-t",
+            "3",
+            "-n",
+            "4",
+            "-s",
+            "5000",
+            "-S",
+            "90000",
+            "-P",
+            "tree:",
+            "-l",
+            "log",
+            "ska",
+            "/var/log/ska",
+        ],
+        &["-t", "0", "-r", "svc/logger/pipe", "ska", "/var/log/ska"],
+        &["-t", "2", "-r", "svc/logger", "ska", "/var/log/ska"],
+    ];
+    for (i, args) in cases.iter().enumerate() {
+        let real_dir = t.join(&format!("real{i}"));
+        let our_dir = t.join(&format!("ours{i}"));
+        let mut c = Command::new(real("s6-usertree-maker"));
+        c.args(*args).arg(&real_dir);
+        let o = run(c, T);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let mut ours = args.to_vec();
+        let d = our_dir.display().to_string();
+        ours.push(&d);
+        let o = maker(&ours);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(layout(&our_dir), layout(&real_dir), "{args:?}");
+        let log = if args.contains(&"-r") { "logger/run" } else { "log/run" };
+        assert_eq!(log_words(&read(&our_dir.join(log))), log_words(&read(&real_dir.join(log))), "{args:?}");
+    }
+    // The same refusals, with the same messages and codes.
+    for args in [
+        &["ska", "logs", "d"][..],
+        &["-d", "service", "ska", "/l", "d"][..],
+        &["-t", "4", "ska", "/l", "d"][..],
+        &["-r", "a", "ska", "/l", "d"][..],
+        &["-r", "a/b/c/d", "ska", "/l", "d"][..],
+        &["-Z", "ska", "/l", "d"][..],
+    ] {
+        let mut c = Command::new(real("s6-usertree-maker"));
+        c.args(args).current_dir(t.path());
+        let r = run(c, T);
+        let mut c = Command::new(bin("s6-usertree-maker"));
+        c.args(args).current_dir(t.path());
+        let o = run(c, T);
+        assert_eq!(
+            (o.status.code(), String::from_utf8_lossy(&o.stderr)),
+            (r.status.code(), String::from_utf8_lossy(&r.stderr)),
+            "{args:?}"
+        );
+    }
 }
