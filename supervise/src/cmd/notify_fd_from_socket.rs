@@ -12,7 +12,7 @@
 //! ignored.
 //!
 //! The helper also stops waiting when prog dies (it holds a pidfd for it, opened before the
-//! fork, so a reused pid cannot fool it), when the notification fd's reader is gone, or
+//! fork, so a reused pid cannot fool it; kernels before 5.3 have none), when the notification fd's reader is gone, or
 //! after `-t` milliseconds (0: never). Its exit codes are for clarity only: 0 notified,
 //! 1 prog died first (upstream's page lists no code for this case), 99 timed out, 111
 //! system error.
@@ -88,7 +88,13 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let sock = socket::socket(socket::Kind::Datagram, true).map_err(|e| Fatal::sys("create socket", &e))?;
     let name = socket::bind_abstract_auto(sock.as_fd())
         .map_err(|e| Fatal::sys("autobind to an abstract socket", &e))?;
-    let me = proc::pidfd_open(proc::pid()).map_err(|e| Fatal::sys("open a pidfd", &e))?;
+    // Kernels before 5.3 have no pidfds: the helper then learns of prog's death only
+    // through the notification fd, as upstream does.
+    let me = match proc::pidfd_open(proc::pid()) {
+        Ok(fd) => Some(fd),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
+        Err(e) => return Err(Fatal::sys("open a pidfd", &e)),
+    };
     let forked = if single { exec::fork() } else { exec::doublefork() };
     match forked.map_err(|e| Fatal::sys(if single { "fork" } else { "doublefork" }, &e))? {
         Fork::Parent(_) => {
@@ -112,14 +118,19 @@ fn says_ready(msg: &[u8]) -> bool {
 
 /// The helper: wait for `READY=1`, prog's death, the notification fd's reader going away,
 /// or the deadline.
-fn helper(sock: &OwnedFd, notif: &OwnedFd, prog: &OwnedFd, deadline: Deadline) -> Result<u8, Fatal> {
+fn helper(sock: &OwnedFd, notif: &OwnedFd, prog: &Option<OwnedFd>, deadline: Deadline) -> Result<u8, Fatal> {
     let mut buf = vec![0u8; DATAGRAM_MAX];
     loop {
         // The notification fd is polled for nothing: poll still reports its errors, which
         // is how a pipe's write end learns that the supervisor closed the reading end.
+        // Without a pidfd, the notification fd stands in its slot (polled for nothing).
+        let (prog_fd, prog_events) = match prog {
+            Some(p) => (p.as_fd(), PollFlags::POLLIN),
+            None => (notif.as_fd(), PollFlags::empty()),
+        };
         let mut fds = [
             PollFd::new(sock.as_fd(), PollFlags::POLLIN),
-            PollFd::new(prog.as_fd(), PollFlags::POLLIN),
+            PollFd::new(prog_fd, prog_events),
             PollFd::new(notif.as_fd(), PollFlags::empty()),
         ];
         let n = poll(&mut fds, deadline).map_err(|e| Fatal::sys("poll", &e))?;
