@@ -332,6 +332,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn logger_script_names_our_programs_and_quotes_what_it_must() {
+        let (mut o, _) = parse(&["-o".into(), "t s4096".into(), "scan".into()]).unwrap();
+        o.user = Some("log'user".into());
+        let s = String::from_utf8(run_script(&o, Path::new("/run/it's"))).unwrap();
+        let prog = |n: &str| exec::sibling(n).display().to_string();
+        assert_eq!(
+            s,
+            format!(
+                "#!/bin/sh -e\nexec 1>&2 <fifo\nexec '{}' 'log'\\''user' env -i '{}' -bpd3 -- t s4096 '/run/it'\\''s'\n",
+                prog("s6-setuidgid"),
+                prog("s6-log")
+            )
+        );
+    }
+
+    #[test]
     fn shell_quoting_survives_quotes() {
         assert_eq!(sh_quote(b"a b"), b"'a b'");
         assert_eq!(sh_quote(b"it's"), b"'it'\\''s'");
