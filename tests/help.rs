@@ -169,6 +169,20 @@ const PROGS: &[Prog] = &[
     ),
     Prog("s6-mkfifodir", "s6-mkfifodir [ -f ] [ -g gid ] fifodir", "fg", &[], Usage),
     Prog(
+        "s6-notify-fd-from-socket",
+        "s6-notify-fd-from-socket [ -3 fd ] [ -f ] [ -t timeout ] prog...",
+        "3ft",
+        &["notification-fd", "no-doublefork", "doublefork", "timeout"],
+        Gol,
+    ),
+    Prog(
+        "s6-notify-socket-from-fd",
+        "s6-notify-socket-from-fd [ -d fd ] [ -f ] [ -t timeout ] [ -k ] prog...",
+        "dftk",
+        &["notification-fd", "no-doublefork", "doublefork", "timeout", "keep-environment"],
+        Gol,
+    ),
+    Prog(
         "s6-notifyoncheck",
         "s6-notifyoncheck [ -d ] [ -3 fd ] [ -s initialsleep ] [ -T globaltimeout ] [ -t localtimeout ] [ -w waitingtime ] [ -n tries ] [ -c \"checkprog...\" ] prog...",
         "d3sTtwnc",
@@ -281,6 +295,24 @@ const PROGS: &[Prog] = &[
         &["services-max", "name-max", "timeout", "notification-fd", "console-holder"],
         Gol,
     ),
+    Prog(
+        "s6-svscanboot",
+        "s6-svscanboot [ -c devconsole ] [ -D catchalldir ] [ -m catchallmode ] [ -l catchalluser ] [ -o catchalloptions ] [ -d notif ] [ -C services_max ] [ -L name_max ] [ -t rescan ] scandir",
+        "cDmlodCLtu",
+        &[
+            "console",
+            "catchall-directory",
+            "catchall-mode",
+            "catchall-user",
+            "catchall-options",
+            "notification-fd",
+            "services-max",
+            "name-max",
+            "timeout",
+            "user",
+        ],
+        Gol,
+    ),
     Prog("s6-svscanctl", "s6-svscanctl [ -zabhitqnN ] svscandir", "zabhitqnN", &[], Usage),
     Prog(
         "s6-svstat",
@@ -299,6 +331,13 @@ const PROGS: &[Prog] = &[
     ),
     Prog("s6-tai64n", "s6-tai64n", "", &[], Never),
     Prog("s6-tai64nlocal", "s6-tai64nlocal [ -g ]", "g", &[], Usage),
+    Prog(
+        "s6-usertree-maker",
+        "s6-usertree-maker [ -d userscandir ] [ -p path ] [ -E envdir [ -e var ... ] ] [ -r service/logger[/pipeline] ] [ -l loguser ] [ -t stamptype ] [ -n nfiles ] [ -s filesize ] [ -S maxsize ] [ -P prefix ] user logdir dir",
+        "dpEerltnsSP",
+        &[],
+        Usage,
+    ),
     Prog("ucspilogd", "ucspilogd [ -D default ] [ var... ]", "D", &[], Usage),
 ];
 
@@ -324,7 +363,7 @@ fn golden_table_covers_every_program() {
     let mut listed: Vec<String> = PROGS.iter().map(|p| p.0.to_owned()).collect();
     listed.sort();
     assert_eq!(listed, built);
-    assert_eq!(listed.len(), 58);
+    assert_eq!(listed.len(), 62);
 }
 
 #[test]

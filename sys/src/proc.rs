@@ -49,6 +49,22 @@ pub fn set_child_subreaper() -> io::Result<()> {
     Ok(nix::sys::prctl::set_child_subreaper(true)?)
 }
 
+/// A pidfd for `pid` (`pidfd_open`, Linux 5.3+): close-on-exec, readable once that process
+/// has ended. It lets a process learn of the death of one that is not its child (the
+/// program a helper forked away from) without polling, and a pid reused later is not
+/// mistaken for it.
+#[cfg(target_os = "linux")]
+pub fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and touches no memory of ours.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just gave us this fd, and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(r as i32) })
+}
+
 /// Tunes the allocator for a small long-lived daemon: blocks of 16 KiB and more (such as
 /// the 32 KiB buffer glibc's `opendir` allocates) are mmapped and unmapped on free instead
 /// of dirtying heap pages for the process's whole life.
@@ -79,5 +95,18 @@ mod tests {
     #[test]
     fn pid_matches_std() {
         assert_eq!(pid() as u32, std::process::id());
+    }
+
+    #[test]
+    fn pidfd_becomes_readable_when_the_process_ends() {
+        use crate::event::{poll, PollFd, PollFlags};
+        use std::os::fd::AsFd;
+        let mut child = std::process::Command::new("sleep").arg("0.2").spawn().unwrap();
+        let fd = pidfd_open(child.id() as i32).unwrap();
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, crate::deadline::Deadline::from_ms(10)).unwrap(), 0);
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, crate::deadline::Deadline::from_ms(10_000)).unwrap(), 1);
+        child.wait().unwrap();
     }
 }

@@ -323,6 +323,78 @@ pub fn shutdown(fd: BorrowedFd<'_>, how: Shut) -> io::Result<()> {
     Ok(nix_socket::shutdown(fd.as_raw_fd(), how)?)
 }
 
+/// Binds `fd` to a fresh abstract name the kernel picks (Linux autobind: `bind` with an
+/// address of the family alone) and returns that name without its leading NUL (five hex
+/// digits on Linux). A datagram socket bound so needs no file and goes away with its last fd.
+#[cfg(target_os = "linux")]
+pub fn bind_abstract_auto(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    nix_socket::bind(fd.as_raw_fd(), &UnixAddr::new_unnamed())?;
+    let addr: UnixAddr = nix_socket::getsockname(fd.as_raw_fd())?;
+    match addr.as_abstract() {
+        Some(name) if !name.is_empty() => Ok(name.to_vec()),
+        _ => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+    }
+}
+
+/// The address of a systemd-style socket name: a leading `@` names an abstract socket,
+/// anything else a path.
+fn notify_address(name: &[u8]) -> io::Result<UnixAddr> {
+    if name.len() > PATH_MAX {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    match name.split_first() {
+        #[cfg(target_os = "linux")]
+        Some((b'@', rest)) => Ok(UnixAddr::new_abstract(rest)?),
+        _ => address(Path::new(OsStr::from_bytes(name))),
+    }
+}
+
+/// Sends one datagram `msg` from the unbound socket `fd` to the socket named `to` (`@name`
+/// for an abstract one), with `pass` attached as SCM_RIGHTS if given (MSG_NOSIGNAL, EINTR
+/// retried).
+pub fn send_datagram(
+    fd: BorrowedFd<'_>,
+    to: &[u8],
+    msg: &[u8],
+    pass: Option<BorrowedFd<'_>>,
+) -> io::Result<()> {
+    let addr = notify_address(to)?;
+    let iov = [std::io::IoSlice::new(msg)];
+    let raw;
+    let cmsgs: &[nix_socket::ControlMessage<'_>] = match pass {
+        Some(p) => {
+            raw = [p.as_raw_fd()];
+            &[nix_socket::ControlMessage::ScmRights(&raw)]
+        }
+        None => &[],
+    };
+    loop {
+        match nix_socket::sendmsg(
+            fd.as_raw_fd(),
+            &iov,
+            cmsgs,
+            nix_socket::MsgFlags::MSG_NOSIGNAL,
+            Some(&addr),
+        ) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Receives one datagram into `buf` (`recv`, EINTR retried): its length, truncated to
+/// `buf`'s. WouldBlock on an empty non-blocking socket.
+pub fn recv_datagram(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match nix_socket::recv(fd.as_raw_fd(), buf, nix_socket::MsgFlags::empty()) {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// A close-on-exec IPv4 or IPv6 socket (by `addr`'s family), with SO_REUSEADDR, bound to
 /// `addr` (skalibs `socket_bind46_reuse`), non-blocking if asked.
 pub fn bind_inet(kind: Kind, addr: SocketAddr, nonblock: bool) -> io::Result<OwnedFd> {
@@ -343,6 +415,30 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn abstract_autobind_receives_datagrams_and_passed_fds_close() {
+        let r = socket(Kind::Datagram, true).unwrap();
+        let name = bind_abstract_auto(r.as_fd()).unwrap();
+        assert!(!name.is_empty() && !name.contains(&0));
+        let mut at = vec![b'@'];
+        at.extend_from_slice(&name);
+        let s = socket(Kind::Datagram, false).unwrap();
+        let (pr, pw) = crate::fd::pipe().unwrap();
+        send_datagram(s.as_fd(), &at, b"READY=1\n", Some(pw.as_fd())).unwrap();
+        drop(pw);
+        let mut buf = [0u8; 64];
+        let n = recv_datagram(r.as_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1\n");
+        // The passed write end was dropped unread with the datagram: the pipe is at EOF.
+        assert_eq!(crate::fd::read(pr.as_fd(), &mut buf).unwrap(), 0);
+        let e = recv_datagram(r.as_fd(), &mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            send_datagram(s.as_fd(), &[b'x'; 200], b"", None).unwrap_err().raw_os_error(),
+            Some(libc::ENAMETOOLONG)
+        );
     }
 
     #[test]

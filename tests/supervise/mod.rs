@@ -8,6 +8,7 @@ mod interop_ftrig;
 mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
+mod notify;
 mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.
@@ -19,5 +20,7 @@ mod svlink;
 mod svok;
 mod svperms;
 pub(crate) mod svscan;
+mod svscanboot;
 mod svstat;
 mod svwait;
+mod usertree;

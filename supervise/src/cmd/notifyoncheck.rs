@@ -77,8 +77,9 @@ fn number(opt: &s6rs_sys::cli::Opt, name: &str) -> Result<u32, Fatal> {
     parse_uint::<u32>(opt.arg_str()).ok_or_else(|| Fatal::bad(format!("{name} must be an unsigned integer")))
 }
 
-/// The notification fd: `-3`, else `./notification-fd`.
-fn notification_fd(given: Option<u32>) -> Result<i32, Fatal> {
+/// The notification fd: `-3`, else `./notification-fd` (s6-notify-fd-from-socket reads it
+/// the same way).
+pub(super) fn notification_fd(given: Option<u32>) -> Result<i32, Fatal> {
     let n = match given {
         Some(n) => u64::from(n),
         None => match servicedir::uint(Path::new("."), "notification-fd") {
