@@ -11,6 +11,7 @@ mod interop_svscan;
 mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.
+mod instance;
 #[allow(clippy::module_inception)]
 mod supervise;
 mod svc;
