@@ -394,15 +394,24 @@ fn bad_input_gets_clear_errors_and_the_tree_goes_on() {
         err(&o),
         format!("s6-instance-list: fatal: unable to chdir to {}/instance: Not a directory\n", file.display())
     );
-    // A create that times out takes its copy and link back.
+    // A create that times out takes its copy and link back: the instance supervisor is
+    // stopped, so it cannot pick the new instance up.
     std::fs::remove_file(svc.join("instances/file")).unwrap();
-    let o = on(ours_os, "s6-instance-create", &["-t", "1"], &svc, "slow");
-    if o.status.code() == Some(99) {
-        assert!(!svc.join("instances/slow").exists());
-        assert!(std::fs::symlink_metadata(svc.join("instance/slow")).is_err());
-    } else {
-        check(&o, "create slow");
-    }
+    // SAFETY: plain kill of the nested s6-svscan, a pid registered with the tree.
+    unsafe { libc::kill(nested, libc::SIGSTOP) };
+    let o = on(ours_os, "s6-instance-create", &["-t", "300"], &svc, "slow");
+    // SAFETY: as above.
+    unsafe { libc::kill(nested, libc::SIGCONT) };
+    assert_eq!(o.status.code(), Some(99), "{}", err(&o));
+    assert_eq!(
+        err(&o),
+        format!(
+            "s6-instance-create: fatal: unable to create instance of {} named slow: Connection timed out\n",
+            svc.display()
+        )
+    );
+    assert!(!svc.join("instances/slow").exists());
+    assert!(std::fs::symlink_metadata(svc.join("instance/slow")).is_err());
     for (pid, _) in supervisors(nested as u32) {
         tree.adopt(pid);
     }
