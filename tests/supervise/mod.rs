@@ -3,6 +3,7 @@
 mod clients_util;
 mod demo;
 mod ftrig;
+mod instance;
 mod interop_clients;
 mod interop_ftrig;
 mod interop_runhelpers;
@@ -11,7 +12,6 @@ mod interop_svscan;
 mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.
-mod instance;
 #[allow(clippy::module_inception)]
 mod supervise;
 mod svc;
