@@ -11,6 +11,7 @@ pub mod control;
 pub mod dtally;
 pub mod fifodir;
 pub(crate) mod ftrig;
+pub(crate) mod instance;
 pub(crate) mod link;
 pub(crate) mod servicedir;
 pub(crate) mod supervisor;

@@ -38,6 +38,9 @@ pub(crate) struct Service<'a> {
     pub dir: &'a Path,
     /// The link name in the scan directory.
     pub name: &'a OsStr,
+    /// What the link points to, as given; `None`: the real path of `dir` (s6-svlink's
+    /// way; the instance programs link `../instances/NAME`, relative as upstream's).
+    pub target: Option<&'a Path>,
 }
 
 /// Whether a service runs under a supervisor, and whether it has a supervised `log/`.
@@ -174,8 +177,11 @@ pub(crate) fn link(
                     listeners.push(register(&svc.dir.join("log"), gid, opts)?);
                 }
             }
-            let target: PathBuf =
-                if svc.dir.is_absolute() { svc.dir.to_path_buf() } else { std::fs::canonicalize(svc.dir)? };
+            let target: PathBuf = match svc.target {
+                Some(t) => t.to_path_buf(),
+                None if svc.dir.is_absolute() => svc.dir.to_path_buf(),
+                None => std::fs::canonicalize(svc.dir)?,
+            };
             match std::os::unix::fs::symlink(&target, scandir.join(svc.name)) {
                 Ok(()) => {}
                 Err(e) if st.running && e.kind() == io::ErrorKind::AlreadyExists => {}

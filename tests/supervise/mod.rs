@@ -3,6 +3,7 @@
 mod clients_util;
 mod demo;
 mod ftrig;
+mod instance;
 mod interop_clients;
 mod interop_ftrig;
 mod interop_runhelpers;

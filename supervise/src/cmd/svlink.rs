@@ -128,7 +128,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     check_scandir(&scan_s)?;
     check_servicedir(&svc_s)?;
     let deadline = Deadline::from_ms(timeout);
-    let svc = Service { dir: Path::new(servicedir), name };
+    let svc = Service { dir: Path::new(servicedir), name, target: None };
     link::link(Path::new(scandir), &[svc], opts, deadline).map_err(|e| {
         let code = if e.raw_os_error() == Some(libc::ETIMEDOUT) { 99 } else { 111 };
         Fatal::sys_code(

@@ -1,0 +1,3 @@
+fn main() -> ! {
+    s6rs_sys::cli::main(&s6rs_supervise::cmd::instance_maker::SPEC, s6rs_supervise::cmd::instance_maker::run)
+}
