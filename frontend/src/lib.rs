@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod scan;
 pub mod status;
 
@@ -21,7 +22,7 @@ pub mod status;
 #[command(
     name = "s6-rs",
     version,
-    about = "Look at a whole s6 supervision tree: status of every service, as a table, JSON or Prometheus metrics.",
+    about = "Look at a whole s6 supervision tree: status of every service (a table, JSON or Prometheus metrics), checks of service directories.",
     after_help = "Example:\n  s6-rs status /run/service"
 )]
 pub struct Cli {
@@ -39,6 +40,12 @@ pub enum Command {
         after_help = "Examples:\n  s6-rs status /run/service\n  s6-rs status --json /run/service/sshd\n  s6-rs status --prometheus /run/service > /var/lib/node_exporter/s6.prom"
     )]
     Status(status::Args),
+    /// Lints service directories: `run` and `finish` executable, setting files valid and in
+    /// range, `log/` a service directory too. Prints `path: problem` lines; exits 1 if any.
+    #[command(
+        after_help = "Example:\n  s6-rs check /etc/s6/sv/sshd && s6-svlink /run/service /etc/s6/sv/sshd"
+    )]
+    Check(check::Args),
 }
 
 /// Directories given on a command line.
@@ -57,6 +64,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     };
     let r = match cli.command {
         Command::Status(a) => status::run(&a),
+        Command::Check(a) => check::run(&a),
     };
     match r {
         Ok(code) => code,

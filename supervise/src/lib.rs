@@ -12,7 +12,7 @@ pub mod dtally;
 pub mod fifodir;
 pub(crate) mod ftrig;
 pub(crate) mod link;
-pub(crate) mod servicedir;
+pub mod servicedir;
 pub(crate) mod supervisor;
 pub(crate) mod svscan;
 pub mod svstatus;

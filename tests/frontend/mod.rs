@@ -1,5 +1,6 @@
 //! `s6-rs`, the front-end command: its subcommands against live trees run by our s6-svscan
 //! and by Debian's real one.
 
+mod check;
 mod help;
 mod status;
