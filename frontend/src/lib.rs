@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod logs;
 pub mod scan;
 pub mod status;
 
@@ -22,7 +23,7 @@ pub mod status;
 #[command(
     name = "s6-rs",
     version,
-    about = "Look at a whole s6 supervision tree: status of every service (a table, JSON or Prometheus metrics), checks of service directories.",
+    about = "Look at a whole s6 supervision tree: status of every service (a table, JSON or Prometheus metrics), checks of service directories, logs.",
     after_help = "Example:\n  s6-rs status /run/service"
 )]
 pub struct Cli {
@@ -46,6 +47,10 @@ pub enum Command {
         after_help = "Example:\n  s6-rs check /etc/s6/sv/sshd && s6-svlink /run/service /etc/s6/sv/sshd"
     )]
     Check(check::Args),
+    /// A service's log with local times: archives in order, then `current`; `-f` follows it
+    /// across rotations.
+    #[command(after_help = "Examples:\n  s6-rs logs -n 20 /run/service/sshd\n  s6-rs logs -f /var/log/sshd")]
+    Logs(logs::Args),
 }
 
 /// Directories given on a command line.
@@ -65,6 +70,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let r = match cli.command {
         Command::Status(a) => status::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Logs(a) => logs::run(&a),
     };
     match r {
         Ok(code) => code,

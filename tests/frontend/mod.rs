@@ -3,4 +3,5 @@
 
 mod check;
 mod help;
+mod logs;
 mod status;
