@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod events;
 pub mod logs;
 pub mod scan;
 pub mod status;
@@ -23,7 +24,7 @@ pub mod status;
 #[command(
     name = "s6-rs",
     version,
-    about = "Look at a whole s6 supervision tree: status of every service (a table, JSON or Prometheus metrics), checks of service directories, logs.",
+    about = "Look at a whole s6 supervision tree: status of every service (a table, JSON or Prometheus metrics), checks of service directories, logs, live events.",
     after_help = "Example:\n  s6-rs status /run/service"
 )]
 pub struct Cli {
@@ -51,6 +52,12 @@ pub enum Command {
     /// across rotations.
     #[command(after_help = "Examples:\n  s6-rs logs -n 20 /run/service/sshd\n  s6-rs logs -f /var/log/sshd")]
     Logs(logs::Args),
+    /// Prints every transition (start, up, ready, down, finished, exit) of every service as it
+    /// happens, with its time; follows services added to a scan directory.
+    #[command(
+        after_help = "Examples:\n  s6-rs events /run/service\n  s6-rs events --json /run/service | jq -c 'select(.event == \"down\")'"
+    )]
+    Events(events::Args),
 }
 
 /// Directories given on a command line.
@@ -71,6 +78,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Command::Status(a) => status::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Logs(a) => logs::run(&a),
+        Command::Events(a) => events::run(&a),
     };
     match r {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::*;
 
-const SUBCOMMANDS: &[&str] = &["status", "check", "logs"];
+const SUBCOMMANDS: &[&str] = &["status", "check", "logs", "events"];
 
 fn s6rs(args: &[&str]) -> (Option<i32>, String, String) {
     let mut c = Command::new(bin("s6-rs"));

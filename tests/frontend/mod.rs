@@ -2,6 +2,7 @@
 //! and by Debian's real one.
 
 mod check;
+mod events;
 mod help;
 mod logs;
 mod status;
