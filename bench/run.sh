@@ -14,3 +14,4 @@ python3 bench/ipc.py
 python3 bench/access_cdb.py
 python3 bench/sudo.py
 python3 bench/fdholder.py
+python3 bench/status.py

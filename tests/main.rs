@@ -9,6 +9,7 @@ mod support;
 
 mod access;
 mod fdholder;
+mod frontend;
 /// The fuzz harnesses, shared with the fuzz targets in fuzz/.
 #[path = "../fuzz/harness.rs"]
 mod fuzz_harness;

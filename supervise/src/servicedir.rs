@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// What reading a small configuration file gave.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Setting<T> {
+pub enum Setting<T> {
     /// The file is absent.
     Absent,
     /// The file holds a valid value.
@@ -46,7 +46,7 @@ fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
 
 /// Reads an unsigned integer file such as `notification-fd`, `timeout-kill` or
 /// `max-death-tally`.
-pub(crate) fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
+pub fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
     Ok(match first_line(dir, name)? {
         None => Setting::Absent,
         Some(s) => match s6rs_sys::cli::parse_uint::<u64>(&s) {
@@ -57,7 +57,7 @@ pub(crate) fn uint(dir: &Path, name: &str) -> io::Result<Setting<u64>> {
 }
 
 /// Reads a signal file such as `down-signal` or `reload-signal` (a name or a number).
-pub(crate) fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
+pub fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
     Ok(match first_line(dir, name)? {
         None => Setting::Absent,
         Some(s) => match s6rs_sys::sig::parse(&s) {
@@ -68,7 +68,7 @@ pub(crate) fn signal(dir: &Path, name: &str) -> io::Result<Setting<i32>> {
 }
 
 /// Whether `dir/name` exists (flag files such as `down`, `flag-newpidns`).
-pub(crate) fn flag(dir: &Path, name: &str) -> io::Result<bool> {
+pub fn flag(dir: &Path, name: &str) -> io::Result<bool> {
     match std::fs::symlink_metadata(dir.join(name)) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
