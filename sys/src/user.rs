@@ -260,7 +260,7 @@ pub fn user_by_name(name: &str) -> io::Result<Option<User>> {
 }
 
 /// The user with id `uid`.
-pub(crate) fn user_by_uid(uid: u32) -> io::Result<Option<User>> {
+pub fn user_by_uid(uid: u32) -> io::Result<Option<User>> {
     find_user(Path::new(PASSWD), |u| u.uid == uid)
 }
 

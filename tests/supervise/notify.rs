@@ -83,7 +83,7 @@ fn start_with_pipe_on(
     c.arg("-c").arg(format!("exec \"$@\" {fd}>&1 >/dev/null")).arg("sh").args(argv);
     c.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     c.current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(File::create(err).unwrap());
-    default_signals(&mut c);
+    ignoring_signals(&mut c, &[]);
     let mut child: Child = c.spawn().unwrap();
     let out = child.stdout.take().unwrap();
     (tree.add(child), read_to_eof(out))

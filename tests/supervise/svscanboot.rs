@@ -59,7 +59,7 @@ fn svscanboot_runs_a_catch_all_logger_and_comes_down_clean() {
     c.stdin(Stdio::null())
         .stdout(File::create(t.join("caller.out")).unwrap())
         .stderr(File::create(t.join("caller.err")).unwrap());
-    default_signals(&mut c);
+    ignoring_signals(&mut c, &[]);
     let mut tree = Tree::new();
     let pid = tree.spawn(c);
     drop(w);

@@ -166,7 +166,7 @@ fn usertree_maker_service_runs_the_users_tree_with_its_environment() {
     let mut c = Command::new(bin("s6-svscan"));
     c.arg(&scan).env("S6RS_TEST_LEAK", "parent-tree-data");
     c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(t.join("svscan.err")).unwrap());
-    default_signals(&mut c);
+    ignoring_signals(&mut c, &[]);
     let mut tree = Tree::new();
     let pid = tree.spawn(c);
     let errs = || read(&t.join("svscan.err"));
