@@ -29,7 +29,6 @@
 //! of the database (see [`Checker`]).
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 
 use s6rs_access::check::Checker;
@@ -180,7 +179,7 @@ impl InProcess {
 }
 
 fn log_line(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}: {line}", cli::prog());
+    cli::err_line(format_args!("{}: {line}", cli::prog()));
 }
 
 /// Runs s6-ipcserverd, with the in-process check wired into ipc's hook when `--access-*`

@@ -119,9 +119,18 @@ pub fn errtext(err: &io::Error) -> String {
     }
 }
 
+/// Writes `line` and a newline on stderr in one `write`. Rust's stderr is unbuffered, so
+/// `writeln!` on it makes a system call per formatted piece, and two processes sharing a
+/// log pipe (s6-ipcserverd and its children) would interleave their lines mid-line.
+pub fn err_line(line: fmt::Arguments<'_>) {
+    let mut buf = line.to_string();
+    buf.push('\n');
+    let _ = io::stderr().lock().write_all(buf.as_bytes());
+}
+
 /// Prints `PROG: warning: MSG` on stderr.
 pub fn warn(msg: impl fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{}: warning: {msg}", prog());
+    err_line(format_args!("{}: warning: {msg}", prog()));
 }
 
 /// Prints `PROG: warning: unable to WHAT: strerror` on stderr.
@@ -131,7 +140,7 @@ pub fn warn_sys(what: impl fmt::Display, err: &io::Error) {
 
 /// Prints `PROG: info: MSG` on stderr.
 pub fn info(msg: impl fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{}: info: {msg}", prog());
+    err_line(format_args!("{}: info: {msg}", prog()));
 }
 
 /// The entry point of every binary: runs `run` on the arguments after argv\[0\], prints a
@@ -172,7 +181,7 @@ fn finish(spec: &'static Spec, run: fn(Vec<OsString>) -> Result<u8, Fatal>, args
     let code = match run(args) {
         Ok(code) => code,
         Err(f) => {
-            let _ = writeln!(io::stderr().lock(), "{f}");
+            err_line(format_args!("{f}"));
             f.code
         }
     };

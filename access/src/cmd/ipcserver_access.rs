@@ -7,7 +7,6 @@
 //! the server program, or `execlineb -Pc EXEC` when the matching rule has an `exec`.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
@@ -82,11 +81,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     // A cdb truncated while it is being read: a log line and exit 111, not a crash.
     crate::mapping::guard::install().map_err(|e| Fatal::sys("catch SIGBUS", &e))?;
     let decision = evaluate(&rules, PeerIds { uid, gid }, &opts);
-    {
-        let mut err = std::io::stderr().lock();
-        for line in &decision.log {
-            let _ = writeln!(err, "{}: {line}", prog());
-        }
+    for line in &decision.log {
+        s6rs_sys::cli::err_line(format_args!("{}: {line}", prog()));
     }
     if !decision.allow {
         return Ok(decision.code);
