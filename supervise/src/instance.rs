@@ -38,6 +38,30 @@ pub(crate) fn check_name(name: &OsStr) -> Result<(), Fatal> {
     Ok(())
 }
 
+/// The operands of s6-instance-control and -status, after their options (`args`, the
+/// whole command line, ends with `operands`): the options to pass on, the instanced
+/// service and the instance name, each checked.
+pub(crate) fn split_operands<'a>(
+    args: &'a [std::ffi::OsString],
+    operands: &'a [std::ffi::OsString],
+    usage: Fatal,
+) -> Result<(&'a [std::ffi::OsString], &'a OsStr, &'a OsStr), Fatal> {
+    let [svc, name, ..] = operands else { return Err(usage) };
+    if svc.is_empty() {
+        return Err(Fatal::bad("invalid service name"));
+    }
+    check_name(name)?;
+    Ok((&args[..args.len() - operands.len()], svc, name))
+}
+
+/// Execs our `prog` (s6-svc, s6-svstat) with `options` on the instance's service directory.
+pub(crate) fn exec_on(prog: &str, options: &[std::ffi::OsString], svc: &OsStr, name: &OsStr) -> Fatal {
+    let mut argv = vec![s6rs_sys::exec::sibling(prog).into_os_string()];
+    argv.extend(options.iter().cloned());
+    argv.push(service_dir(svc, name).into_os_string());
+    s6rs_sys::exec::chainload(&argv, &[])
+}
+
 /// `SVC/instance`: the nested scan directory.
 pub(crate) fn scandir(svc: &OsStr) -> PathBuf {
     Path::new(svc).join("instance")

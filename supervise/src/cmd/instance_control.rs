@@ -7,10 +7,9 @@
 //! letters above are accepted (not s6-svc's `-s`, `-l`, `-P`, `-C`, `-K`, `-Q`), and
 //! operands after the name are ignored.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
-use s6rs_sys::exec::{chainload, sibling};
 
 use crate::instance;
 
@@ -55,7 +54,7 @@ pub const SPEC: Spec = Spec {
 const MAX_CMDS: usize = 62;
 
 /// Checks the command line; returns the options (as given) and the service and name.
-fn parse(args: &[OsString]) -> Result<(&[OsString], &OsString, &OsString), Fatal> {
+fn parse(args: &[OsString]) -> Result<(&[OsString], &OsStr, &OsStr), Fatal> {
     let mut g = SPEC.getopt(args);
     let mut cmds = 0;
     while let Some(opt) = g.next() {
@@ -78,21 +77,13 @@ fn parse(args: &[OsString]) -> Result<(&[OsString], &OsString, &OsString), Fatal
         }
     }
     let ops = g.operands();
-    let [svc, name, ..] = ops else { return Err(SPEC.usage_error()) };
-    if svc.is_empty() {
-        return Err(Fatal::bad("invalid service name"));
-    }
-    instance::check_name(name)?;
-    Ok((&args[..args.len() - ops.len()], svc, name))
+    instance::split_operands(args, ops, SPEC.usage_error())
 }
 
 /// Runs s6-instance-control: execs s6-svc.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (options, svc, name) = parse(&args)?;
-    let mut argv: Vec<OsString> = vec![sibling("s6-svc").into_os_string()];
-    argv.extend(options.iter().cloned());
-    argv.push(instance::service_dir(svc, name).into_os_string());
-    Err(chainload(&argv, &[]))
+    Err(instance::exec_on("s6-svc", options, svc, name))
 }
 
 #[cfg(test)]

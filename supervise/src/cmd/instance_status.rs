@@ -7,10 +7,9 @@
 //! 16 fields in all (upstream's own check of field names never refuses one), and s6-svstat
 //! checks the names.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
 use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
-use s6rs_sys::exec::{chainload, sibling};
 
 use crate::instance;
 
@@ -43,7 +42,7 @@ pub const SPEC: Spec = Spec {
 const MAX_FIELDS: usize = 16;
 
 /// Checks the command line; returns the options (as given) and the service and name.
-fn parse(args: &[OsString]) -> Result<(&[OsString], &OsString, &OsString), Fatal> {
+fn parse(args: &[OsString]) -> Result<(&[OsString], &OsStr, &OsStr), Fatal> {
     let mut g = SPEC.getopt(args);
     let mut fields = 0;
     let mut count = |n: usize| {
@@ -74,21 +73,13 @@ fn parse(args: &[OsString]) -> Result<(&[OsString], &OsString, &OsString), Fatal
         }
     }
     let ops = g.operands();
-    let [svc, name, ..] = ops else { return Err(SPEC.usage_error()) };
-    if svc.is_empty() {
-        return Err(Fatal::bad("invalid service name"));
-    }
-    instance::check_name(name)?;
-    Ok((&args[..args.len() - ops.len()], svc, name))
+    instance::split_operands(args, ops, SPEC.usage_error())
 }
 
 /// Runs s6-instance-status: execs s6-svstat.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (options, svc, name) = parse(&args)?;
-    let mut argv: Vec<OsString> = vec![sibling("s6-svstat").into_os_string()];
-    argv.extend(options.iter().cloned());
-    argv.push(instance::service_dir(svc, name).into_os_string());
-    Err(chainload(&argv, &[]))
+    Err(instance::exec_on("s6-svstat", options, svc, name))
 }
 
 #[cfg(test)]
