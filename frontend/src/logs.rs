@@ -8,8 +8,15 @@
 //!
 //! Following keeps `current` open: the rename that rotates it leaves the open file holding
 //! every line written before it, which is read to its end before the new `current` is
-//! opened, so no line is missed or repeated. Archives made between two looks (more than
-//! one rotation within a poll interval) are printed in order before the new `current`.
+//! opened, so no line is missed or repeated. A `previous` (a rotated file a processor is
+//! still reading) never read here is read whole. An archive is printed only when it holds
+//! a file never read here, rotated and archived between two looks: it is not a printed
+//! file renamed (same inode), nor, when a `!`/`?` processor wrote it anew, the archive of
+//! the oldest printed file still waiting for one (archives are named by the time they are
+//! made, after that file was last seen unarchived; a file archived before then is another).
+//! Without a processor the output keeps the log's order; with one, a file rotated and
+//! processed entirely between two looks comes from its processed archive, which can land
+//! after the first lines of the next `current`.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -21,6 +28,7 @@ use std::time::Duration;
 
 use s6rs_log::cmd::tai64nlocal::convert;
 use s6rs_log::stamp::{Clock, MAX_LEN};
+use s6rs_sys::tai::Tain;
 
 /// How often `-f` looks for new lines and rotations.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -149,13 +157,18 @@ struct Tail {
     file: File,
     ino: u64,
     partial: Vec<u8>,
+    /// When the file was last seen as `current`.
+    current_at: Tain,
+    /// Its archive was seen while it was still open here.
+    archived: bool,
 }
 
 impl Tail {
     fn open(path: &Path) -> io::Result<Tail> {
+        let current_at = Tain::now();
         let file = File::open(path)?;
         let ino = file.metadata()?.ino();
-        Ok(Tail { file, ino, partial: Vec::new() })
+        Ok(Tail { file, ino, partial: Vec::new(), current_at, archived: false })
     }
 
     /// Reads to the end, handing out every complete line.
@@ -177,13 +190,21 @@ impl Tail {
     }
 }
 
-fn whole_file(path: &Path, mut emit: impl FnMut(&[u8], bool)) -> io::Result<()> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
+fn whole_file(path: &Path, emit: impl FnMut(&[u8], bool)) -> io::Result<()> {
+    match std::fs::read(path) {
+        Ok(d) => {
+            lines_of(&d, emit);
+            Ok(())
+        }
         // An archive can be removed by s6-log's rotation while we list them.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Hands out the lines of a whole file; the last one is unterminated if the file does
+/// not end with a newline.
+fn lines_of(data: &[u8], mut emit: impl FnMut(&[u8], bool)) {
     let mut it = data.split(|&b| b == b'\n').peekable();
     while let Some(l) = it.next() {
         let last = it.peek().is_none();
@@ -192,7 +213,6 @@ fn whole_file(path: &Path, mut emit: impl FnMut(&[u8], bool)) -> io::Result<()> 
         }
         emit(l, !last);
     }
-    Ok(())
 }
 
 /// Runs `s6-rs logs`.
@@ -216,17 +236,28 @@ pub fn run(a: &Args) -> io::Result<u8> {
         }
         last.push_back(v);
     };
-    let mut seen: Vec<PathBuf> = archives(&logdir)?;
+    let current = logdir.join("current");
+    // The archives listed and the `current` opened must belong together: a rotation between
+    // the two would leave an archive that is neither printed nor, later, told apart from
+    // the archive of the `current` we hold. List again until nothing moved in between.
+    let (seen, tail) = loop {
+        let before = archives(&logdir)?;
+        let tail = match Tail::open(&current) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if archives(&logdir)? == before {
+            break (before, tail);
+        }
+    };
     for f in &seen {
         whole_file(f, |l, t| push(p.line(l, t)))?;
     }
-    let current = logdir.join("current");
-    let mut tail = match Tail::open(&current) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    if let Some(t) = tail.as_mut() {
+    let mut f = Follower { logdir: &logdir, current: &current, tail, seen, printed: VecDeque::new() };
+    // A rotated file still being processed comes before `current`.
+    f.previous(&mut |l: &[u8], t: bool| push(p.line(l, t)))?;
+    if let Some(t) = f.tail.as_mut() {
         t.drain(|l| push(p.line(l, true)))?;
         if !a.follow && !t.partial.is_empty() {
             let rest = std::mem::take(&mut t.partial);
@@ -242,45 +273,137 @@ pub fn run(a: &Args) -> io::Result<u8> {
     }
     loop {
         std::thread::sleep(POLL);
-        let mut emit = |l: &[u8]| p.line(l, true);
         let mut lines = Vec::new();
-        if let Some(t) = tail.as_mut() {
-            t.drain(|l| lines.push(emit(l)))?;
-        }
-        let now = std::fs::metadata(&current).ok().map(|m| m.ino());
-        if tail.as_ref().map(|t| t.ino) != now {
-            // Rotated (or created): what the old file still holds comes first, then any
-            // archive made since the last look that is not that file, then the new current.
-            let old_ino = tail.as_ref().map(|t| t.ino);
-            if let Some(t) = tail.as_mut() {
-                t.drain(|l| lines.push(emit(l)))?;
-                if !t.partial.is_empty() {
-                    let rest = std::mem::take(&mut t.partial);
-                    lines.push(emit(&rest));
-                }
-            }
-            let newest = seen.last().cloned();
-            let all = archives(&logdir)?;
-            for f in all.iter().filter(|f| !matches!(&newest, Some(n) if *f <= n)) {
-                let ino = std::fs::metadata(f).ok().map(|m| m.ino());
-                if ino.is_some() && ino != old_ino {
-                    whole_file(f, |l, _| lines.push(emit(l)))?;
-                }
-            }
-            seen = all;
-            tail = match Tail::open(&current) {
-                Ok(mut t) => {
-                    t.drain(|l| lines.push(emit(l)))?;
-                    Some(t)
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e),
-            };
-        }
+        f.look(&mut |l: &[u8], t: bool| lines.push(p.line(l, t)))?;
         for l in lines {
             out.write_all(&l)?;
         }
         out.flush()?;
+    }
+}
+
+/// A file whose lines were printed and whose archive has not been seen yet.
+#[derive(Debug)]
+struct Printed {
+    ino: u64,
+    /// A time at which the file was still `current` or `previous`: its archive, made when
+    /// its rotation ends, is named after this.
+    unarchived_at: Tain,
+}
+
+/// `-f`'s state between two looks at the logdir.
+#[derive(Debug)]
+struct Follower<'a> {
+    logdir: &'a Path,
+    current: &'a Path,
+    tail: Option<Tail>,
+    seen: Vec<PathBuf>,
+    /// Rotated files already printed, oldest first, whose archives are still to come.
+    printed: VecDeque<Printed>,
+}
+
+impl Follower<'_> {
+    /// One look: new lines of `current`, a rotation of it, a `previous` never read (a
+    /// `current` that came and went between two looks, now being processed), and new
+    /// archives, printed unless they hold lines already printed.
+    fn look(&mut self, emit: &mut impl FnMut(&[u8], bool)) -> io::Result<()> {
+        if let Some(t) = self.tail.as_mut() {
+            t.drain(|l| emit(l, true))?;
+        }
+        let before_stat = Tain::now();
+        let now = std::fs::metadata(self.current).ok().map(|m| m.ino());
+        let rotated = self.tail.as_ref().map(|t| t.ino) != now;
+        if let Some(t) = self.tail.as_mut() {
+            if rotated {
+                t.drain(|l| emit(l, true))?;
+                if !t.partial.is_empty() {
+                    let rest = std::mem::take(&mut t.partial);
+                    emit(&rest, false);
+                }
+                if !t.archived {
+                    self.printed.push_back(Printed { ino: t.ino, unarchived_at: t.current_at });
+                }
+            } else {
+                t.current_at = before_stat;
+            }
+        }
+        if rotated {
+            // Its lines are read after the archives, which are older.
+            self.tail = match Tail::open(self.current) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e),
+            };
+        }
+        self.previous(emit)?;
+        let all = archives(self.logdir)?;
+        let newest = self.seen.last().cloned();
+        for f in all.iter().filter(|f| !matches!(&newest, Some(n) if *f <= n)) {
+            if !self.already_printed(f) {
+                whole_file(f, |l, _| emit(l, true))?;
+            }
+        }
+        self.seen = all;
+        if rotated {
+            if let Some(t) = self.tail.as_mut() {
+                t.drain(|l| emit(l, true))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `previous` whole if it is a file not printed yet: with a processor it stays
+    /// there while the processor runs, and its archive will hold processed lines.
+    fn previous(&mut self, emit: &mut impl FnMut(&[u8], bool)) -> io::Result<()> {
+        let at = Tain::now();
+        let path = self.logdir.join("previous");
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let ino = file.metadata()?.ino();
+        if self.tail.as_ref().is_some_and(|t| t.ino == ino) {
+            return Ok(());
+        }
+        if let Some(p) = self.printed.iter_mut().find(|p| p.ino == ino) {
+            p.unarchived_at = at;
+            return Ok(());
+        }
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)?;
+        lines_of(&data, |l, t| emit(l, t));
+        self.printed.push_back(Printed { ino, unarchived_at: at });
+        Ok(())
+    }
+
+    /// Whether a new archive holds lines already printed: it is a printed file renamed
+    /// (same inode), or, when the processor rewrote it, the oldest printed file's, if it
+    /// was made after that file was last seen unarchived (an archive made before then is
+    /// a file never seen, rotated and archived between two looks).
+    fn already_printed(&mut self, archive: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(archive) else { return true };
+        if self.tail.as_ref().is_some_and(|t| t.ino == meta.ino()) {
+            // The `current` we hold, already rotated and archived: the next look reads
+            // the rest of it from the open file, and it must not wait for this archive.
+            if let Some(t) = self.tail.as_mut() {
+                t.archived = true;
+            }
+            return true;
+        }
+        if let Some(i) = self.printed.iter().position(|p| p.ino == meta.ino()) {
+            self.printed.drain(..=i);
+            return true;
+        }
+        let made =
+            archive.file_name().and_then(|n| n.as_encoded_bytes().get(..25).and_then(Tain::parse_label));
+        match (self.printed.front(), made) {
+            (Some(p), Some(made)) if made > p.unarchived_at => {
+                self.printed.pop_front();
+                true
+            }
+            _ => false,
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! `s6-rs logs`: archives then `current` with local times, `-n`, and `-f` across many
-//! rotations by our s6-log without a missing or repeated line.
+//! rotations by our s6-log (with and without a processor) without a missing or repeated line.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -55,11 +55,25 @@ fn logs_prints_archives_then_current_with_local_times() {
 
 #[test]
 fn logs_follow_across_rotations_misses_and_repeats_nothing() {
-    let t = TempDir::new("frontend-logs-follow");
+    follow_across_rotations("frontend-logs-follow", &[], true);
+}
+
+/// With a processor the archives hold rewritten lines in new files, not the renamed
+/// `current`: the follower must print each line once, as read from `current`, and never
+/// the processed copy. Lines come in batches the follower prints before the next, so it
+/// sees every file (a file rotated and processed entirely between two looks can only come
+/// from its processed archive: see `frontend/src/logs.rs`).
+#[test]
+fn logs_follow_with_a_processor_prints_no_processed_copy() {
+    follow_across_rotations("frontend-logs-follow-proc", &["?sed s/message/processed/"], true);
+}
+
+fn follow_across_rotations(name: &str, extra: &[&str], paced: bool) {
+    let t = TempDir::new(name);
     let logdir = t.join("logs");
     let mut tree = Tree::new();
     let mut c = Command::new(bin("s6-log"));
-    c.args(["t", "s4096", "n1000"]).arg(&logdir).stdin(Stdio::piped());
+    c.args(["t", "s4096", "n1000"]).args(extra).arg(&logdir).stdin(Stdio::piped());
     let mut log = c.spawn().unwrap();
     let mut stdin = log.stdin.take().unwrap();
     let log_pid = tree.add(log);
@@ -70,23 +84,31 @@ fn logs_follow_across_rotations_misses_and_repeats_nothing() {
     let mut c = Command::new(bin("s6-rs"));
     c.args(["logs", "-f"]).arg(&logdir).stdout(std::fs::File::create(&out_path).unwrap());
     let follower = tree.spawn(c);
-    const N: u32 = 3000;
-    // Bursts between looks, so some polls see several rotations at once.
-    for i in 1..N {
+    let n: u32 = if paced { 1000 } else { 3000 };
+    for i in 1..n {
         writeln!(stdin, "message line {i}").unwrap();
-        if i % 500 == 0 {
+        if paced && i % 20 == 0 {
+            // Fewer lines than a file holds: at most one rotation before the follower
+            // has printed them all.
+            stdin.flush().unwrap();
+            let printed = |out: &str| numbered(out).last() == Some(&i);
+            assert!(wait_until(T, || printed(&std::fs::read_to_string(&out_path).unwrap_or_default())));
+        } else if !paced && i % 500 == 0 {
+            // Bursts between looks, so some polls see several rotations at once.
             std::thread::sleep(Duration::from_millis(150));
         }
     }
     stdin.flush().unwrap();
-    let expect: Vec<u32> = (0..N).collect();
+    let expect: Vec<u32> = (0..n).collect();
     let mut got = Vec::new();
     let done = wait_until(T, || {
         got = numbered(&std::fs::read_to_string(&out_path).unwrap_or_default());
-        got.len() >= N as usize
+        got.len() >= n as usize
     });
-    assert!(done, "followed {} lines of {N}", got.len());
+    assert!(done, "followed {} lines of {n}", got.len());
     assert_eq!(got, expect);
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(!out.contains("processed"), "a processed copy was printed");
     assert!(
         std::fs::read_dir(&logdir)
             .unwrap()
