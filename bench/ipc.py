@@ -71,10 +71,17 @@ def access_scenarios(rules):
     ]
 
 
-def make_rules(tmp):
+def make_rules_dir(tmp):
+    """A rules directory in tmp that allows the benchmarking uid."""
     rules = os.path.join(tmp, "rules")
     os.makedirs(os.path.join(rules, "uid", str(os.getuid())))
     open(os.path.join(rules, "uid", str(os.getuid()), "allow"), "w").close()
+    return rules
+
+
+def make_rules(tmp):
+    """make_rules_dir, compiled into a cdb with real s6's tool."""
+    rules = make_rules_dir(tmp)
     cdb = os.path.join(tmp, "rules.cdb")
     subprocess.run([os.path.join(REAL, "s6-accessrules-cdb-from-fs"), cdb, rules], check=True)
     return cdb
@@ -83,11 +90,15 @@ def make_rules(tmp):
 def start(server, path, prog, maxconn):
     """Starts a server; returns it once it has written its readiness newline."""
     pre, prog = prog
-    argv = [server] + pre + ["-1", "-q", "-c", str(maxconn), path] + prog
+    return start_argv([server] + pre + ["-1", "-q", "-c", str(maxconn), path] + prog)
+
+
+def start_argv(argv):
+    """Starts the server argv (with -1 among its options) in SERVER_ENV; returns it once it
+    has written its readiness newline."""
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          env=SERVER_ENV)
-    line = p.stdout.readline()
-    if line != b"\n":
+    if p.stdout.readline() != b"\n":
         stop(p)
         sys.exit(f"bench: {' '.join(argv)} did not become ready")
     return p

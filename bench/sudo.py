@@ -30,7 +30,6 @@ both). Every process it starts is stopped by PID and waited for.
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,9 +39,11 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(REPO, "target", "release")
 REAL = "/usr/bin"
-SERVER_ENV = {"PATH": "/usr/bin:/bin"}
 CLIENT_ENV = {"PATH": "/usr/bin:/bin"}
 HANDLER = ["/bin/true"]
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ipc  # noqa: E402  (server start and stop and the rules directory, shared with the ipc bench)
 
 
 def servers(rules):
@@ -66,31 +67,13 @@ def client(impl):
     return os.path.join(OURS if impl == "ours" else REAL, "s6-sudo")
 
 
-def make_rules(tmp):
-    rules = os.path.join(tmp, "rules")
-    os.makedirs(os.path.join(rules, "uid", str(os.getuid())))
-    open(os.path.join(rules, "uid", str(os.getuid()), "allow"), "w").close()
-    return rules
+make_rules = ipc.make_rules_dir
+stop = ipc.stop
 
 
 def start(pre, sock, post, handler):
     """Starts a server; returns it once it has written its readiness newline."""
-    argv = pre + ["-1", sock] + post + handler
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         env=SERVER_ENV)
-    if p.stdout.readline() != b"\n":
-        stop(p)
-        sys.exit(f"bench: {' '.join(argv)} did not become ready")
-    return p
-
-
-def stop(p):
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+    return ipc.start_argv(pre + ["-1", sock] + post + handler)
 
 
 def batch(cli, sock, n, lat):

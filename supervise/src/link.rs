@@ -11,6 +11,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{EventLoop, Watch};
 
@@ -29,6 +30,83 @@ pub(crate) struct LinkOptions {
     pub down: bool,
     /// Remove `./down` again once the supervisors run (with `down`: start them down, once).
     pub remove_down_after: bool,
+}
+
+/// The options of s6-svlink and s6-instance-create, in their usage-line order:
+/// `[ -d | -D ] [ -f ] [ -P ] [ -t timeout ]`.
+pub(crate) const LINK_FLAGS: [Flag; 5] = [
+    Flag::new('d', Show::Own, "start the supervisor with the service down; remove ./down afterwards"),
+    Flag::new('D', Show::Or, "start the supervisor with the service down, and leave ./down"),
+    Flag::new('f', Show::Own, "set event/'s public or private mode even if it exists"),
+    Flag::new('P', Show::Own, "make event/ public: anyone may subscribe"),
+    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)"),
+];
+
+/// The options of s6-svunlink and s6-instance-delete: `[ -X ] [ -t timeout ]`.
+pub(crate) const UNLINK_FLAGS: [Flag; 2] = [
+    Flag::new('X', Show::Own, "do not wait for the supervisor to exit"),
+    Flag::arg('t', "timeout", Show::Own, "stop waiting after this many milliseconds (0: never)"),
+];
+
+impl LinkOptions {
+    /// Parses `args` against `spec`, whose table is [`LINK_FLAGS`]: the options, the
+    /// timeout (ms, 0: none; the caller starts the clock) and the operands. Any bad option
+    /// is a usage error.
+    pub(crate) fn parse<'a>(
+        spec: &'a Spec,
+        args: &'a [std::ffi::OsString],
+    ) -> Result<(LinkOptions, u64, &'a [std::ffi::OsString]), Fatal> {
+        let mut g = spec.getopt(args);
+        let mut opts = LinkOptions::default();
+        let mut timeout = 0u64;
+        while let Some(opt) = g.next() {
+            let opt = opt.map_err(|_| spec.usage_error())?;
+            match opt.c {
+                'd' => {
+                    opts.down = true;
+                    opts.remove_down_after = true;
+                }
+                'D' => {
+                    opts.down = true;
+                    opts.remove_down_after = false;
+                }
+                'f' => opts.force_event_mode = true,
+                'P' => opts.public_events = true,
+                't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| spec.usage_error())?,
+                _ => return Err(spec.usage_error()),
+            }
+        }
+        Ok((opts, timeout, g.operands()))
+    }
+}
+
+/// Parses `args` against `spec`, whose table is [`UNLINK_FLAGS`]: whether to wait for the
+/// supervisors (no `-X`), the timeout (ms, 0: none) and the operands.
+pub(crate) fn parse_unlink<'a>(
+    spec: &'a Spec,
+    args: &'a [std::ffi::OsString],
+) -> Result<(bool, u64, &'a [std::ffi::OsString]), Fatal> {
+    let mut g = spec.getopt(args);
+    let mut wait = true;
+    let mut timeout = 0u64;
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| spec.usage_error())?;
+        match opt.c {
+            'X' => wait = false,
+            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| spec.usage_error())?,
+            _ => return Err(spec.usage_error()),
+        }
+    }
+    Ok((wait, timeout, g.operands()))
+}
+
+/// The exit code for a failed [`link`]: 99 when the deadline passed, 111 otherwise.
+pub(crate) fn failure_code(e: &io::Error) -> u8 {
+    if e.raw_os_error() == Some(libc::ETIMEDOUT) {
+        99
+    } else {
+        111
+    }
 }
 
 /// One service: the directory, and the name of its link in the scan directory.

@@ -12,6 +12,17 @@ pub fn args(v: &[&str]) -> Vec<OsString> {
     v.iter().map(OsString::from).collect()
 }
 
+/// An exec chain as text, each of our sibling programs (an absolute path ending in
+/// `/s6-...`) shortened to its name, so that tests compare chains wherever the binaries are.
+pub fn program_names(argv: Vec<OsString>) -> Vec<String> {
+    argv.into_iter()
+        .map(|a| {
+            let s = a.to_string_lossy().into_owned();
+            s.rsplit_once('/').filter(|(_, n)| n.starts_with("s6-")).map_or(s.clone(), |(_, n)| n.to_owned())
+        })
+        .collect()
+}
+
 /// A fresh directory under the system temp dir, removed with its contents on drop.
 /// The name carries the process id, so concurrent test processes do not collide; `tag`
 /// must be unique among the tests of one process.

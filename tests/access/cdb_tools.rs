@@ -1,7 +1,6 @@
 //! s6-accessrules-cdb-from-fs and s6-accessrules-fs-from-cdb: the encoding, modes, atomic
 //! replacement, failures, and the fs → cdb → fs round trip.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
@@ -30,10 +29,6 @@ pub fn golden(dir: &Path) {
             ("uid/.2/allow", b""),
         ],
     );
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 fn from_fs(args: &[&str]) -> Outcome {

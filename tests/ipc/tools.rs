@@ -1,13 +1,8 @@
 //! s6-ipcserver-socketbinder, the s6-ipcserver wrapper, s6-ipcclient and s6-ioconnect.
 
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 use super::*;
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777
-}
 
 fn outcome(c: Command) -> (Option<i32>, String, String) {
     let o = run(c, T);

@@ -3,7 +3,7 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -79,10 +79,6 @@ fn cmd<S: AsRef<OsStr>>(prog: &Path, args: &[S]) -> Command {
     let mut c = Command::new(prog);
     c.args(args);
     c
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 fn fifodir(t: &TempDir, name: &str) -> PathBuf {

@@ -60,6 +60,14 @@ fn on(prog: fn(&str, &[&OsStr]) -> Output, tool: &str, args: &[&str], svc: &Path
     prog(tool, &v)
 }
 
+/// A scan directory in `t` with one service, a link named `svc` to the instanced service.
+fn scan_of(t: &TempDir, svc: &Path) -> PathBuf {
+    let scan = t.join("scan");
+    std::fs::create_dir_all(&scan).unwrap();
+    std::os::unix::fs::symlink(svc, scan.join("svc")).unwrap();
+    scan
+}
+
 /// Waits until the instance supervisor of `svc` runs and is ready (notification-fd 3), and
 /// registers it and its supervisors for cleanup.
 fn wait_instanced(tree: &mut Tree, svc: &Path) -> i32 {
@@ -112,9 +120,7 @@ fn instances_under_our_svscan_with_ours_and_real_tools() {
     check(&o, "s6-instance-maker");
     assert!(std::fs::read_to_string(svc.join("run")).unwrap().contains("-d3 -C40 -- instance"));
 
-    let scan = t.join("scan");
-    std::fs::create_dir_all(&scan).unwrap();
-    std::os::unix::fs::symlink(&svc, scan.join("svc")).unwrap();
+    let scan = scan_of(&t, &svc);
     let sv = start(&mut tree, &scan, &[]);
     let nested = wait_instanced(&mut tree, &svc);
 
@@ -209,9 +215,7 @@ fn real_instanced_service_driven_by_our_tools() {
     let tpl = template(t.path());
     let svc = t.join("svc");
     check(&theirs("s6-instance-maker", &os(&[tpl.to_str().unwrap(), svc.to_str().unwrap()])), "real maker");
-    let scan = t.join("scan");
-    std::fs::create_dir_all(&scan).unwrap();
-    std::os::unix::fs::symlink(&svc, scan.join("svc")).unwrap();
+    let scan = scan_of(&t, &svc);
     let _scan = real_svscan(&mut tree, &scan);
     let nested = wait_instanced(&mut tree, &svc);
 
@@ -339,9 +343,7 @@ fn bad_input_gets_clear_errors_and_the_tree_goes_on() {
     // No copy is left behind by a refused create.
     assert!(!svc.join("instances/x").exists());
 
-    let scan = t.join("scan");
-    std::fs::create_dir_all(&scan).unwrap();
-    std::os::unix::fs::symlink(&svc, scan.join("svc")).unwrap();
+    let scan = scan_of(&t, &svc);
     let _sv = start(&mut tree, &scan, &[]);
     let nested = wait_instanced(&mut tree, &svc);
     check(&on(ours_os, "s6-instance-create", &["-t", "10000"], &svc, "ok"), "create ok");

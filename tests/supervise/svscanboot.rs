@@ -16,20 +16,6 @@ use crate::support::*;
 
 const T: Duration = Duration::from_secs(10);
 
-/// Every descendant of `pid`, from /proc's children lists.
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let list = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
-        for c in list.split_whitespace().filter_map(|c| c.parse().ok()) {
-            out.push(c);
-            todo.push(c);
-        }
-    }
-    out
-}
-
 #[test]
 fn svscanboot_runs_a_catch_all_logger_and_comes_down_clean() {
     let t = TempDir::new("svscanboot");

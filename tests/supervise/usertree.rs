@@ -7,7 +7,6 @@
 //! Running the tree needs root (s6-applyuidgid sets the supplementary groups even for the
 //! same user); as another user, only the written directories are checked.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -27,26 +26,8 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
-}
-
 fn q(p: &Path) -> String {
     format!("'{}'", p.display())
-}
-
-/// Every descendant of `pid`, from /proc's children lists.
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let list = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
-        for c in list.split_whitespace().filter_map(|c| c.parse().ok()) {
-            out.push(c);
-            todo.push(c);
-        }
-    }
-    out
 }
 
 #[test]

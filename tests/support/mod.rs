@@ -158,6 +158,26 @@ pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
     Some((state, f.nth(18)?.parse().ok()?))
 }
 
+/// Every descendant of `pid`, from /proc's children lists.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let list = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+        for c in list.split_whitespace().filter_map(|c| c.parse().ok()) {
+            out.push(c);
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// The permission bits of `p` (following a symlink).
+pub fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap_or_else(|e| panic!("stat {}: {e}", p.display())).permissions().mode() & 0o7777
+}
+
 /// Polls `cond` until it holds or `timeout` passes. Used only where the condition is a
 /// file-system state with no event to wait on from outside the process under test.
 pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {

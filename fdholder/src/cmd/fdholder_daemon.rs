@@ -7,9 +7,11 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
+use s6rs_ipc::chain::{self, Front};
+use s6rs_sys::cli::{self, Fatal, Spec};
 use s6rs_sys::exec::{chainload, sibling};
-use s6rs_sys::user;
+
+use super::fdholderd;
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -18,62 +20,44 @@ pub const SPEC: Spec = Spec {
     about: "Listens on a Unix socket at path and holds file descriptors for its clients.",
     doc: "s6-fdholder-daemon.html",
     flags: &[
-        Flag::arg('v', "verbosity", Show::Own, "0 quiet, 1 warnings (the default), 2 more"),
-        Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
-        Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
-        Flag::new('1', Show::Own, "write a newline to stdout and close it once accepting clients"),
-        Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 16, max 256)"),
-        Flag::arg('n', "maxfds", Show::Own, "hold at most this many fds (default 1000)"),
-        Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
-        Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),
-        Flag::arg('g', "gid", Show::Own, "once bound, switch to this group id"),
-        Flag::arg('u', "uid", Show::Own, "once bound, switch to this user id"),
-        Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
-        Flag::arg('t', "timeout", Show::Own, "drop a client whose reply takes longer (ms; 0 = never)"),
-        Flag::arg(
-            'T',
-            "lameducktimeout",
-            Show::Own,
-            "after SIGTERM, wait at most this long for clients (ms)",
-        ),
-        Flag::arg('i', "rulesdir", Show::Own, "read the access rules from this directory"),
-        Flag::arg('x', "rulesfile", Show::Or, "read the access rules from this cdb file"),
+        fdholderd::FLAGS[0],
+        chain::FLAGS[0],
+        chain::FLAGS[1],
+        fdholderd::FLAGS[1],
+        fdholderd::FLAGS[2],
+        fdholderd::FLAGS[3],
+        chain::FLAGS[2],
+        chain::FLAGS[3],
+        chain::FLAGS[4],
+        chain::FLAGS[5],
+        chain::FLAGS[6],
+        fdholderd::FLAGS[4],
+        fdholderd::FLAGS[5],
+        fdholderd::FLAGS[6],
+        fdholderd::FLAGS[7],
     ],
 };
 
 /// The command line s6-fdholder-daemon execs into, for `args` (without argv\[0\]).
 pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let usage = || SPEC.usage_error();
-    let (mut verbosity, mut ready, mut flag_u, mut reuse) = (1u32, false, false, true);
-    let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
-    let (mut maxconn, mut maxfds, mut backlog, mut t, mut lt) = (0u32, 0u32, None::<u32>, 0u32, 0u32);
+    let (mut verbosity, mut ready) = (1u32, false);
+    let (mut maxconn, mut maxfds, mut t, mut lt) = (0u32, 0u32, 0u32, 0u32);
+    let mut front = Front::default();
     let mut rules: Option<(&str, OsString)> = None;
     let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str();
+        if front.option(opt.c, arg, usage)? {
+            continue;
+        }
         let num = || cli::parse_uint::<u32>(arg).ok_or_else(usage);
         match opt.c {
-            'D' => reuse = false,
-            'd' => reuse = true,
             '1' => ready = true,
             'v' => verbosity = num()?,
             'c' => maxconn = num()?.max(1),
             'n' => maxfds = num()?.max(1),
-            'b' => backlog = Some(num()?),
-            'u' => uid = num()?,
-            'g' => gid = num()?,
-            'G' => {
-                let (list, used) = user::scan_gidlist(arg);
-                if used == 0 && !arg.is_empty() {
-                    return Err(usage());
-                }
-                gids = Some(list);
-            }
-            'U' => {
-                flag_u = true;
-                (uid, gid, gids) = (0, 0, None);
-            }
             't' => t = num()?,
             'T' => lt = num()?,
             'i' => rules = Some(("-i", opt.arg.clone().unwrap_or_default())),
@@ -84,37 +68,9 @@ pub fn command_line(args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let [path, ..] = g.operands() else { return Err(usage()) };
     let (rflag, rpath) = rules.ok_or_else(|| Fatal::bad("no access rights specified!"))?;
     let mut out: Vec<OsString> = Vec::with_capacity(30);
-    let push = |out: &mut Vec<OsString>, s: &str| out.push(OsString::from(s));
-    out.push(sibling("s6-ipcserver-socketbinder").into_os_string());
-    if !reuse {
-        push(&mut out, "-D");
-    }
-    if let Some(b) = backlog {
-        push(&mut out, "-b");
-        push(&mut out, &b.to_string());
-    }
-    push(&mut out, "--");
-    out.push(path.clone());
-    if flag_u || uid != 0 || gid != 0 || gids.is_some() {
-        out.push(sibling("s6-applyuidgid").into_os_string());
-        if flag_u {
-            push(&mut out, "-Uz");
-        }
-        if uid != 0 {
-            push(&mut out, "-u");
-            push(&mut out, &uid.to_string());
-        }
-        if gid != 0 {
-            push(&mut out, "-g");
-            push(&mut out, &gid.to_string());
-        }
-        if let Some(list) = &gids {
-            push(&mut out, "-G");
-            push(&mut out, &user::fmt_gidlist(list));
-        }
-        push(&mut out, "--");
-    }
+    front.push(&mut out, path);
     out.push(sibling("s6-fdholderd").into_os_string());
+    let push = |out: &mut Vec<OsString>, s: &str| out.push(OsString::from(s));
     if verbosity != 1 {
         push(&mut out, "-v");
         push(&mut out, &verbosity.to_string());
@@ -142,19 +98,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use s6rs_sys::testing::args;
+    use s6rs_sys::testing::{args, program_names};
 
     fn line(v: &[&str]) -> Vec<String> {
-        command_line(&args(v))
-            .unwrap()
-            .into_iter()
-            .map(|a| {
-                let s = a.to_string_lossy().into_owned();
-                s.rsplit_once('/')
-                    .filter(|(_, n)| n.starts_with("s6-"))
-                    .map_or(s.clone(), |(_, n)| n.to_owned())
-            })
-            .collect()
+        program_names(command_line(&args(v)).unwrap())
     }
 
     #[test]

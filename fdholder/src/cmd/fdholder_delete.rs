@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
-use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{self, Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 
 /// The command line, as upstream's.
@@ -14,21 +14,13 @@ pub const SPEC: Spec = Spec {
     operands: "socket id",
     about: "Makes the fd-holder daemon at path close the fd it holds under id.",
     doc: "s6-fdholder-delete.html",
-    flags: &[Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)")],
+    flags: &[super::TIMEOUT_FLAG],
 };
 
 /// Runs s6-fdholder-delete.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut t = 0u64;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            't' => t = super::timeout(&SPEC, opt.arg_str())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [path, id, ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (t, operands) = super::timeout_only(&SPEC, &args)?;
+    let [path, id, ..] = operands else { return Err(SPEC.usage_error()) };
     let mut c = super::connect(path, "a", Deadline::from_ms(t))?;
     c.delete(id.as_bytes())
         .map_err(|e| super::failed(1, format_args!("delete fd for id {}", cli::show(id)), &e))?;

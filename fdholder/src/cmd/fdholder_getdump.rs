@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStringExt;
 
-use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::exec::{chainload, EnvMod};
 use s6rs_sys::tai::Tain;
@@ -21,21 +21,13 @@ pub const SPEC: Spec = Spec {
     about: "Gets every fd the fd-holder daemon at path holds, then runs prog with them open and \
             described in its environment.",
     doc: "s6-fdholder-getdump.html",
-    flags: &[Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)")],
+    flags: &[super::TIMEOUT_FLAG],
 };
 
 /// Runs s6-fdholder-getdump.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut t = 0u64;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            't' => t = super::timeout(&SPEC, opt.arg_str())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [path, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (t, operands) = super::timeout_only(&SPEC, &args)?;
+    let [path, prog @ ..] = operands else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
         return Err(SPEC.usage_error());
     }

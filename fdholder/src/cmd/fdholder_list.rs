@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::protocol;
@@ -15,21 +15,13 @@ pub const SPEC: Spec = Spec {
     operands: "socket",
     about: "Prints the ids of the fds the fd-holder daemon at path holds, one per line.",
     doc: "s6-fdholder-list.html",
-    flags: &[Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)")],
+    flags: &[super::TIMEOUT_FLAG],
 };
 
 /// Runs s6-fdholder-list.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut t = 0u64;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            't' => t = super::timeout(&SPEC, opt.arg_str())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [path, ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (t, operands) = super::timeout_only(&SPEC, &args)?;
+    let [path, ..] = operands else { return Err(SPEC.usage_error()) };
     let mut c = super::connect(path, "a", Deadline::from_ms(t))?;
     let ids = c.list().map_err(|e| super::failed(1, "get fd list", &e))?;
     let mut out = Vec::new();

@@ -16,10 +16,7 @@ pub const SPEC: Spec = Spec {
     operands: "socket id prog...",
     about: "Gets the fd the fd-holder daemon at path holds under id, then runs prog with it as stdin.",
     doc: "s6-fdholder-retrieve.html",
-    flags: &[
-        Flag::new('D', Show::Own, "also delete the fd from the daemon"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)"),
-    ],
+    flags: &[Flag::new('D', Show::Own, "also delete the fd from the daemon"), super::TIMEOUT_FLAG],
 };
 
 /// Runs s6-fdholder-retrieve.

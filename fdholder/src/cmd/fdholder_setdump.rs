@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 
-use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::tai::Tain;
 
@@ -21,7 +21,7 @@ pub const SPEC: Spec = Spec {
     about: "Gives the fd-holder daemon at path the fds described in the environment, as \
             s6-fdholder-getdump sets it.",
     doc: "s6-fdholder-setdump.html",
-    flags: &[Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)")],
+    flags: &[super::TIMEOUT_FLAG],
 };
 
 fn var(name: &str) -> Option<Vec<u8>> {
@@ -34,16 +34,8 @@ fn env_fatal(e: EnvError) -> Fatal {
 
 /// Runs s6-fdholder-setdump.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut t = 0u64;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            't' => t = super::timeout(&SPEC, opt.arg_str())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [path, ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (t, operands) = super::timeout_only(&SPEC, &args)?;
+    let [path, ..] = operands else { return Err(SPEC.usage_error()) };
     // As s6: the count is checked before connecting, the entries after.
     protocol::dump_count(var("S6_FD#").as_deref()).map_err(env_fatal)?;
     let mut c = super::connect(path, "a", Deadline::from_ms(t))?;

@@ -21,7 +21,7 @@ pub const SPEC: Spec = Spec {
     doc: "s6-fdholder-store.html",
     flags: &[
         Flag::arg('d', "fd", Show::Own, "store this fd instead of 0"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)"),
+        super::TIMEOUT_FLAG,
         Flag::arg('T', "fdtimeout", Show::Own, "the daemon drops the fd after this many ms (0 = never)"),
     ],
 };

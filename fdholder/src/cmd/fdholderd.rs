@@ -58,22 +58,20 @@ pub const SPEC: Spec = Spec {
     operands: "",
     about: "Holds file descriptors for the clients of the listening Unix socket that is its stdin.",
     doc: "s6-fdholderd.html",
-    flags: &[
-        Flag::arg('v', "verbosity", Show::Own, "0 quiet, 1 warnings (the default), 2 more"),
-        Flag::new('1', Show::Own, "write a newline to stdout and close it once accepting clients"),
-        Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 16, max 256)"),
-        Flag::arg('n', "maxfds", Show::Own, "hold at most this many fds (default 1000)"),
-        Flag::arg('t', "timeout", Show::Own, "drop a client whose reply takes longer (ms; 0 = never)"),
-        Flag::arg(
-            'T',
-            "lameducktimeout",
-            Show::Own,
-            "after SIGTERM, wait at most this long for clients (ms)",
-        ),
-        Flag::arg('i', "rulesdir", Show::Own, "read the access rules from this directory"),
-        Flag::arg('x', "rulesfile", Show::Or, "read the access rules from this cdb file"),
-    ],
+    flags: &FLAGS,
 };
+
+/// s6-fdholderd's options, in usage-line order (s6-fdholder-daemon passes them on).
+pub const FLAGS: [Flag; 8] = [
+    Flag::arg('v', "verbosity", Show::Own, "0 quiet, 1 warnings (the default), 2 more"),
+    Flag::new('1', Show::Own, "write a newline to stdout and close it once accepting clients"),
+    Flag::arg('c', "maxconn", Show::Own, "serve at most this many clients at once (default 16, max 256)"),
+    Flag::arg('n', "maxfds", Show::Own, "hold at most this many fds (default 1000)"),
+    Flag::arg('t', "timeout", Show::Own, "drop a client whose reply takes longer (ms; 0 = never)"),
+    Flag::arg('T', "lameducktimeout", Show::Own, "after SIGTERM, wait at most this long for clients (ms)"),
+    Flag::arg('i', "rulesdir", Show::Own, "read the access rules from this directory"),
+    Flag::arg('x', "rulesfile", Show::Or, "read the access rules from this cdb file"),
+];
 
 /// The most clients (`S6_FDHOLDER_MAX`).
 pub const MAXCONN_MAX: u32 = 256;

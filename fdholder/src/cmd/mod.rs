@@ -12,16 +12,35 @@ pub mod fdholder_store;
 pub mod fdholder_transferdump;
 pub mod fdholderd;
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::Path;
 
-use s6rs_sys::cli::{self, Fatal, Spec};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::client::Client;
 
-/// Parses a client's `-t timeout` (ms, 0 = none) into a deadline from now.
+/// A client's `-t timeout`.
+pub(crate) const TIMEOUT_FLAG: Flag =
+    Flag::arg('t', "timeout", Show::Own, "give up after this many ms (0 = never)");
+
+/// Parses the command line of a client whose one option is [`TIMEOUT_FLAG`] (`spec`'s
+/// table): the timeout (ms, 0 = none; the clock starts at the connection) and the operands.
+pub(crate) fn timeout_only<'a>(spec: &'a Spec, args: &'a [OsString]) -> Result<(u64, &'a [OsString]), Fatal> {
+    let mut t = 0u64;
+    let mut g = spec.getopt(args);
+    while let Some(opt) = g.next() {
+        let opt = opt.map_err(|_| spec.usage_error())?;
+        match opt.c {
+            't' => t = timeout(spec, opt.arg_str())?,
+            _ => return Err(spec.usage_error()),
+        }
+    }
+    Ok((t, g.operands()))
+}
+
+/// Parses a client's `-t timeout` (ms, 0 = none).
 pub(crate) fn timeout(spec: &Spec, arg: &str) -> Result<u64, Fatal> {
     cli::parse_uint::<u32>(arg).map(u64::from).ok_or_else(|| spec.usage_error())
 }

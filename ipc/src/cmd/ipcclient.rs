@@ -18,14 +18,51 @@ pub const SPEC: Spec = Spec {
     operands: "path prog...",
     about: "Connects to the Unix socket at path, then runs prog with the connection on fds 6 and 7.",
     doc: "s6-ipcclient.html",
-    flags: &[
-        Flag::new('q', Show::Own, "quiet"),
-        Flag::new('Q', Show::Or, "normal verbosity (the default)"),
-        Flag::new('v', Show::Or, "verbose"),
-        Flag::arg('p', "bindpath", Show::Own, "bind the client socket to this path before connecting"),
-        Flag::arg('l', "localname", Show::Own, "set IPCLOCALPATH to this value"),
-    ],
+    flags: &FLAGS,
 };
+
+/// s6-ipcclient's options, in usage-line order: `[ -q | -Q | -v ] [ -p bindpath ]
+/// [ -l localname ]` (s6-sudo, which connects through [`connect`], takes them too).
+pub const FLAGS: [Flag; 5] = [
+    Flag::new('q', Show::Own, "quiet"),
+    Flag::new('Q', Show::Or, "normal verbosity (the default)"),
+    Flag::new('v', Show::Or, "verbose: say when connected"),
+    Flag::arg('p', "bindpath", Show::Own, "bind the client socket to this path before connecting"),
+    Flag::arg('l', "localname", Show::Own, "set IPCLOCALPATH to this value"),
+];
+
+/// [`FLAGS`] parsed: what [`connect`] takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// 0 quiet, 1 normal (the default), 2 and more verbose: `-q` lowers it, `-v` raises
+    /// it, `-Q` resets it.
+    pub verbosity: u32,
+    /// `-p`.
+    pub bindpath: Option<OsString>,
+    /// `-l`.
+    pub localname: Option<OsString>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { verbosity: 1, bindpath: None, localname: None }
+    }
+}
+
+impl Options {
+    /// Takes option `c` with `arg` when it is one of [`FLAGS`]; false for any other.
+    pub fn option(&mut self, c: char, arg: Option<OsString>) -> bool {
+        match c {
+            'q' => self.verbosity = self.verbosity.saturating_sub(1),
+            'Q' => self.verbosity = 1,
+            'v' => self.verbosity += 1,
+            'p' => self.bindpath = arg,
+            'l' => self.localname = arg,
+            _ => return false,
+        }
+        true
+    }
+}
 
 /// Connects a stream socket to `path` (bound first to `bindpath` if given) as s6-ipcclient
 /// does, with its messages, and prints its `connected` line at verbosity 2 and more. Returns
@@ -59,26 +96,19 @@ pub fn connect(
 
 /// Runs s6-ipcclient.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut verbosity: u32 = 1;
-    let mut bindpath = None;
-    let mut localname = None;
+    let mut o = Options::default();
     let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'q' => verbosity = verbosity.saturating_sub(1),
-            'Q' => verbosity = 1,
-            'v' => verbosity += 1,
-            'p' => bindpath = opt.arg,
-            'l' => localname = opt.arg,
-            _ => return Err(SPEC.usage_error()),
+        if !o.option(opt.c, opt.arg) {
+            return Err(SPEC.usage_error());
         }
     }
     let [path, prog @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     if prog.is_empty() {
         return Err(SPEC.usage_error());
     }
-    let (s, local) = connect(path, bindpath.as_deref(), localname.as_deref(), verbosity)?;
+    let (s, local) = connect(path, o.bindpath.as_deref(), o.localname.as_deref(), o.verbosity)?;
     let s = s6rs_sys::fd::move_to(s, 6).map_err(|e| Fatal::sys("set up fd 6", &e))?;
     s6rs_sys::fd::dup_to(s.as_fd(), 7).map_err(|e| Fatal::sys("set up fd 7", &e))?;
     // Both numbers belong to prog from here on, even if the exec fails.

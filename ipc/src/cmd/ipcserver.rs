@@ -12,10 +12,10 @@ use std::ffi::OsString;
 
 use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::sibling;
-use s6rs_sys::user;
 
 use super::ipcserver_socketbinder::parse_octal;
 use super::ipcserverd;
+use crate::chain::{self, Front};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -32,20 +32,20 @@ pub const FLAGS: [Flag; 16] = [
     Flag::new('q', Show::Own, "quiet"),
     Flag::new('Q', Show::Or, "normal verbosity (the default)"),
     Flag::new('v', Show::Or, "verbose"),
-    Flag::new('d', Show::Own, "allow rebinding the path at once, SO_REUSEADDR (the default)"),
-    Flag::new('D', Show::Or, "do not set SO_REUSEADDR"),
+    chain::FLAGS[0],
+    chain::FLAGS[1],
     // -P/-p and -c/-C are s6-ipcserverd's, passed on.
     ipcserverd::FLAGS[2],
     ipcserverd::FLAGS[3],
     Flag::new('1', Show::Own, "write a newline to stdout and close it once listening"),
     ipcserverd::FLAGS[4],
     ipcserverd::FLAGS[5],
-    Flag::arg('b', "backlog", Show::Own, "queue at most this many pending clients"),
+    chain::FLAGS[2],
     Flag::arg('a', "socketperms", Show::Own, "the socket's permissions, in octal (default 0777)"),
-    Flag::arg('G', "gid,gid,...", Show::Own, "once bound, set the supplementary groups to these gids"),
-    Flag::arg('g', "gid", Show::Own, "once bound, switch to this group id"),
-    Flag::arg('u', "uid", Show::Own, "once bound, switch to this user id"),
-    Flag::new('U', Show::Own, "once bound, switch to the ids in UID, GID and GIDLIST"),
+    chain::FLAGS[3],
+    chain::FLAGS[4],
+    chain::FLAGS[5],
+    chain::FLAGS[6],
 ];
 
 /// The command line s6-ipcserver execs into, for `args` (upstream's command line, without
@@ -53,40 +53,27 @@ pub const FLAGS: [Flag; 16] = [
 /// translated from `args`: that is where a composing program puts options of its own.
 pub fn command_line(args: &[OsString], daemon_args: &[OsString]) -> Result<Vec<OsString>, Fatal> {
     let usage = || SPEC.usage_error();
-    let (mut verbosity, mut ready, mut flag_u, mut lookup, mut reuse) = (1, false, false, true, true);
-    let (mut uid, mut gid, mut gids) = (0u32, 0u32, None::<Vec<u32>>);
-    let (mut maxconn, mut localmaxconn, mut backlog, mut perms) = (0u32, 0u32, None::<u32>, 0o777);
+    let (mut verbosity, mut ready, mut lookup) = (1, false, true);
+    let (mut maxconn, mut localmaxconn) = (0u32, 0u32);
+    let mut front = Front::default();
     let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str();
+        if front.option(opt.c, arg, usage)? {
+            continue;
+        }
         let num = || cli::parse_uint::<u32>(arg).ok_or_else(usage);
         match opt.c {
             'q' => verbosity = 0,
             'Q' => verbosity = 1,
             'v' => verbosity = 2,
-            'D' => reuse = false,
-            'd' => reuse = true,
             'P' => lookup = false,
             'p' => lookup = true,
             'c' => maxconn = num()?.max(1),
             'C' => localmaxconn = num()?.max(1),
-            'b' => backlog = Some(num()?),
-            'a' => perms = parse_octal(arg).ok_or_else(usage)?,
-            'u' => uid = num()?,
-            'g' => gid = num()?,
-            'G' => {
-                let (list, used) = user::scan_gidlist(arg);
-                if used == 0 && !arg.is_empty() {
-                    return Err(usage());
-                }
-                gids = Some(list);
-            }
+            'a' => front.perms = parse_octal(arg).ok_or_else(usage)?,
             '1' => ready = true,
-            'U' => {
-                flag_u = true;
-                (uid, gid, gids) = (0, 0, None);
-            }
             _ => return Err(usage()),
         }
     }
@@ -94,43 +81,11 @@ pub fn command_line(args: &[OsString], daemon_args: &[OsString]) -> Result<Vec<O
     if prog.is_empty() {
         return Err(usage());
     }
+    // A backlog of 0 would make the binder not listen at all: the server needs clients.
+    front.backlog = front.backlog.map(|b| b.max(1));
     let mut out: Vec<OsString> = Vec::with_capacity(26 + daemon_args.len() + prog.len());
-    let mut push = |s: &str| out.push(OsString::from(s));
-    push_path(&mut push, "s6-ipcserver-socketbinder");
-    if !reuse {
-        push("-D");
-    }
-    if let Some(b) = backlog {
-        push("-b");
-        push(&b.max(1).to_string());
-    }
-    if perms != 0o777 {
-        push("-a");
-        push(&format!("0{:o}", perms & 0o777));
-    }
-    push("--");
-    out.push(path.clone());
-    let mut push = |s: &str| out.push(OsString::from(s));
-    if flag_u || uid != 0 || gid != 0 || gids.is_some() {
-        push_path(&mut push, "s6-applyuidgid");
-        if flag_u {
-            push("-Uz");
-        }
-        if uid != 0 {
-            push("-u");
-            push(&uid.to_string());
-        }
-        if gid != 0 {
-            push("-g");
-            push(&gid.to_string());
-        }
-        if let Some(list) = &gids {
-            push("-G");
-            push(&user::fmt_gidlist(list));
-        }
-        push("--");
-    }
-    push_path(&mut push, "s6-ipcserverd");
+    front.push(&mut out, path);
+    out.push(sibling("s6-ipcserverd").into_os_string());
     out.extend_from_slice(daemon_args);
     let mut push = |s: &str| out.push(OsString::from(s));
     match verbosity {
@@ -157,34 +112,17 @@ pub fn command_line(args: &[OsString], daemon_args: &[OsString]) -> Result<Vec<O
     Ok(out)
 }
 
-fn push_path(push: &mut impl FnMut(&str), name: &str) {
-    push(&sibling(name).to_string_lossy());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::{args as os, program_names};
 
     fn line(v: &[&str]) -> Vec<String> {
         line_with(v, &[])
     }
 
     fn line_with(v: &[&str], daemon: &[&str]) -> Vec<String> {
-        command_line(&os(v), &os(daemon))
-            .unwrap()
-            .into_iter()
-            .map(|a| {
-                let s = a.to_string_lossy().into_owned();
-                // Sibling paths: keep the program name only.
-                s.rsplit_once('/')
-                    .filter(|(_, n)| n.starts_with("s6-"))
-                    .map_or(s.clone(), |(_, n)| n.to_owned())
-            })
-            .collect()
+        program_names(command_line(&os(v), &os(daemon)).unwrap())
     }
 
     #[test]

@@ -29,11 +29,11 @@ pub const SPEC: Spec = Spec {
             stdin, stdout, stderr and environment; exits as that program exits.",
     doc: "s6-sudo.html",
     flags: &[
-        Flag::new('q', Show::Own, "quiet"),
-        Flag::new('Q', Show::Or, "normal verbosity (the default)"),
-        Flag::new('v', Show::Or, "verbose: say when connected"),
-        Flag::arg('p', "bindpath", Show::Own, "bind the client socket to this path before connecting"),
-        Flag::arg('l', "localname", Show::Own, "set IPCLOCALPATH to this value"),
+        ipcclient::FLAGS[0],
+        ipcclient::FLAGS[1],
+        ipcclient::FLAGS[2],
+        ipcclient::FLAGS[3],
+        ipcclient::FLAGS[4],
         sudoc::FLAGS[0],
         Flag::arg('t', "timeout", Show::Own, sudoc::FLAGS[1].help),
         sudoc::FLAGS[2],
@@ -42,31 +42,23 @@ pub const SPEC: Spec = Spec {
 
 /// Runs s6-sudo.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut verbosity: u32 = 1;
-    let mut bindpath = None;
-    let mut localname = None;
+    let mut conn = ipcclient::Options::default();
     let mut opts = ClientOpts::default();
     let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'q' => verbosity = verbosity.saturating_sub(1),
-            'Q' => verbosity = 1,
-            'v' => verbosity += 1,
-            'p' => bindpath = opt.arg,
-            'l' => localname = opt.arg,
-            c => {
-                if !opts.apply(c, opt.arg_str()) {
-                    return Err(SPEC.usage_error());
-                }
-            }
+        let c = opt.c;
+        let arg = opt.arg_str().to_owned();
+        if !conn.option(c, opt.arg) && !opts.apply(c, &arg) {
+            return Err(SPEC.usage_error());
         }
     }
     let [path, rest @ ..] = g.operands() else { return Err(SPEC.usage_error()) };
     // Upstream hands -q to s6-ipcclient as -Q, and at most three -v.
-    let ipc_verbosity = verbosity.clamp(1, 4);
+    let ipc_verbosity = conn.verbosity.clamp(1, 4);
     cli::rename_prog("s6-ipcclient");
-    let (sock, local) = ipcclient::connect(path, bindpath.as_deref(), localname.as_deref(), ipc_verbosity)?;
+    let (sock, local) =
+        ipcclient::connect(path, conn.bindpath.as_deref(), conn.localname.as_deref(), ipc_verbosity)?;
     cli::rename_prog("s6-sudoc");
     let mut env = client::current_env();
     merge(&mut env, b"PROTO", Some(b"IPC"));

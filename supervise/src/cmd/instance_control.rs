@@ -11,6 +11,7 @@ use std::ffi::{OsStr, OsString};
 
 use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
 
+use super::svc::{wait_state, FLAGS, MAX_CMDS};
 use crate::instance;
 
 /// The command line, as upstream's.
@@ -20,38 +21,32 @@ pub const SPEC: Spec = Spec {
     about: "Sends commands to the supervisor of one instance of an instanced service (as s6-svc).",
     doc: "s6-instance-control.html",
     flags: &[
-        Flag::arg(
-            'w',
-            "u|U|d|D|r|R",
-            Show::Text("-wu | -wU | -wd | -wD | -wr | -wR"),
-            "then wait until up, up and ready, down, down and finished, restarted, restarted and ready",
-        ),
-        Flag::arg('T', "timeout", Show::Own, "with -w, give up after this many milliseconds (0: never)"),
-        Flag::new('a', Show::Own, "send SIGALRM"),
-        Flag::new('b', Show::Cluster, "send SIGABRT"),
-        Flag::new('q', Show::Cluster, "send SIGQUIT"),
-        Flag::new('h', Show::Cluster, "send SIGHUP"),
-        Flag::new('k', Show::Cluster, "send SIGKILL"),
-        Flag::new('t', Show::Cluster, "send SIGTERM"),
-        Flag::new('i', Show::Cluster, "send SIGINT"),
-        Flag::new('1', Show::Cluster, "send SIGUSR1"),
-        Flag::new('2', Show::Cluster, "send SIGUSR2"),
-        Flag::new('p', Show::Cluster, "pause: send SIGSTOP"),
-        Flag::new('c', Show::Cluster, "continue: send SIGCONT"),
-        Flag::new('y', Show::Cluster, "send SIGWINCH"),
-        Flag::new('r', Show::Cluster, "restart: send the down signal"),
-        Flag::new('o', Show::Cluster, "once: bring up if down, and do not restart"),
-        Flag::new('d', Show::Cluster, "down: stop the instance and keep it down"),
-        Flag::new('u', Show::Cluster, "up: start the instance and restart it when it dies"),
-        Flag::new('D', Show::Cluster, "down, and create ./down"),
-        Flag::new('U', Show::Cluster, "up, and remove ./down"),
-        Flag::new('x', Show::Cluster, "make the supervisor exit once the instance is down"),
-        Flag::new('O', Show::Cluster, "do not restart the instance when it dies"),
+        FLAGS[0],
+        FLAGS[1],
+        // In s6-svc, -a follows -s; here it opens the letters.
+        Flag { show: Show::Own, ..FLAGS[3] },
+        FLAGS[4],
+        FLAGS[5],
+        FLAGS[6],
+        FLAGS[7],
+        FLAGS[8],
+        FLAGS[9],
+        FLAGS[10],
+        FLAGS[11],
+        FLAGS[12],
+        FLAGS[13],
+        FLAGS[14],
+        FLAGS[15],
+        // Upstream's usage line runs the letters on in one cluster.
+        Flag { show: Show::Cluster, ..FLAGS[20] },
+        FLAGS[21],
+        FLAGS[22],
+        FLAGS[23],
+        FLAGS[24],
+        FLAGS[25],
+        FLAGS[26],
     ],
 };
-
-/// Upstream counts the letters in a 63-byte buffer whose first byte is taken.
-const MAX_CMDS: usize = 62;
 
 /// Checks the command line; returns the options (as given) and the service and name.
 fn parse(args: &[OsString]) -> Result<(&[OsString], &OsStr, &OsStr), Fatal> {
@@ -64,9 +59,7 @@ fn parse(args: &[OsString]) -> Result<(&[OsString], &OsStr, &OsStr), Fatal> {
                 parse_uint::<u32>(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?;
             }
             'w' => {
-                if !opt.arg_str().chars().next().is_some_and(|c| "dDuUrR".contains(c)) {
-                    return Err(SPEC.usage_error());
-                }
+                wait_state(opt.arg_str().as_bytes()).ok_or_else(|| SPEC.usage_error())?;
             }
             _ => {
                 cmds += 1;
@@ -89,10 +82,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args as os;
 
     #[test]
     fn command_lines() {

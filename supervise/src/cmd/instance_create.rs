@@ -11,11 +11,11 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use s6rs_sys::cli::{parse_uint, show, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{show, Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::instance;
-use crate::link::{self, LinkOptions, Service};
+use crate::link::{self, LinkOptions, Service, LINK_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -24,38 +24,13 @@ pub const SPEC: Spec = Spec {
     about: "Creates an instance of a running instanced service and waits until its supervisor \
             has started.",
     doc: "s6-instance-create.html",
-    flags: &[
-        Flag::new('d', Show::Own, "start the instance's supervisor with the instance down; no ./down left"),
-        Flag::new('D', Show::Or, "start it down, and leave a ./down file in the instance"),
-        Flag::new('f', Show::Own, "set event/'s public or private mode even if it exists"),
-        Flag::new('P', Show::Own, "make the instance's event/ public: anyone may subscribe"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)"),
-    ],
+    flags: &LINK_FLAGS,
 };
 
 /// Runs s6-instance-create.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = SPEC.getopt(&args);
-    let mut opts = LinkOptions::default();
-    let mut timeout = 0u64;
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'd' => {
-                opts.down = true;
-                opts.remove_down_after = true;
-            }
-            'D' => {
-                opts.down = true;
-                opts.remove_down_after = false;
-            }
-            'f' => opts.force_event_mode = true,
-            'P' => opts.public_events = true,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [svc, name, ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (opts, timeout, operands) = LinkOptions::parse(&SPEC, &args)?;
+    let [svc, name, ..] = operands else { return Err(SPEC.usage_error()) };
     instance::check_name(name)?;
     if svc.is_empty() {
         return Err(Fatal::bad("invalid service path"));
@@ -86,9 +61,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let service = Service { dir: &copy, name, target: Some(&target) };
     if let Err(e) = link::link(&instance::scandir(svc), &[service], opts, deadline) {
         instance::remove_tree(&copy);
-        let code = if e.raw_os_error() == Some(libc::ETIMEDOUT) { 99 } else { 111 };
         return Err(Fatal::sys_code(
-            code,
+            link::failure_code(&e),
             format_args!("create instance of {} named {}", show(svc), show(name)),
             &e,
         ));
@@ -99,10 +73,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s6rs_sys::testing::args as os;
 
     #[test]
     fn usage_and_names() {
-        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(run(os(&["svc"])).unwrap_err().usage);
         assert!(run(os(&["-t", "x", "svc", "a"])).unwrap_err().usage);
         assert!(run(os(&["-X", "svc", "a"])).unwrap_err().usage);

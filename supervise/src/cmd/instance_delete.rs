@@ -8,10 +8,11 @@
 
 use std::ffi::OsString;
 
-use s6rs_sys::cli::{parse_uint, show, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{show, Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::instance;
+use crate::link::{self, UNLINK_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -19,35 +20,23 @@ pub const SPEC: Spec = Spec {
     operands: "service instancename",
     about: "Deletes an instance of a running instanced service, after its supervisor has exited.",
     doc: "s6-instance-delete.html",
-    flags: &[
-        Flag::new('X', Show::Own, "do not wait for the instance's supervisor to exit"),
-        Flag::arg('t', "timeout", Show::Own, "stop waiting after this many milliseconds (0: never)"),
-    ],
+    flags: &UNLINK_FLAGS,
 };
 
 /// Runs s6-instance-delete.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = SPEC.getopt(&args);
-    let mut wait = true;
-    let mut timeout = 0u64;
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'X' => wait = false,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let [svc, name, ..] = g.operands() else { return Err(SPEC.usage_error()) };
+    let (wait, timeout, operands) = link::parse_unlink(&SPEC, &args)?;
+    let [svc, name, ..] = operands else { return Err(SPEC.usage_error()) };
     instance::check_name(name)?;
     instance::check_running(svc)?;
-    crate::link::unlink(&instance::scandir(svc), &[name.as_os_str()], wait, Deadline::from_ms(timeout))
-        .map_err(|e| {
+    link::unlink(&instance::scandir(svc), &[name.as_os_str()], wait, Deadline::from_ms(timeout)).map_err(
+        |e| {
             Fatal::sys(
                 format_args!("prepare deletion of instance {} of service {}", show(name), show(svc)),
                 &e,
             )
-        })?;
+        },
+    )?;
     instance::remove_tree(&instance::copy_dir(svc, name));
     Ok(0)
 }
@@ -55,10 +44,10 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s6rs_sys::testing::args as os;
 
     #[test]
     fn usage_and_names() {
-        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(run(os(&["svc"])).unwrap_err().usage);
         assert!(run(os(&["-d", "svc", "a"])).unwrap_err().usage);
         assert_eq!(run(os(&["svc", ""])).unwrap_err().msg, "invalid instance name");

@@ -9,8 +9,9 @@
 
 use std::ffi::{OsStr, OsString};
 
-use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{Fatal, Flag, Spec};
 
+use super::svstat::{FLAGS, MAX_FIELDS};
 use crate::instance;
 
 /// The command line, as upstream's.
@@ -20,26 +21,24 @@ pub const SPEC: Spec = Spec {
     about: "Prints the state of one instance of an instanced service (as s6-svstat).",
     doc: "s6-instance-status.html",
     flags: &[
-        Flag::new('u', Show::Own, "print whether it is up (-o up)"),
-        Flag::new('w', Show::Cluster, "print whether it is wanted up (-o wantedup)"),
-        Flag::new('N', Show::Cluster, "print whether it is normally up (-o normallyup)"),
-        Flag::new('r', Show::Cluster, "print whether it is ready (-o ready)"),
-        Flag::new('p', Show::Cluster, "print its pid (-o pid)"),
-        Flag::new('e', Show::Cluster, "print the last exit code (-o exitcode)"),
-        Flag::new('s', Show::Cluster, "print the last killing signal (-o signal)"),
-        Flag::new('t', Show::Cluster, "print the seconds since the last up or down (-o updownfor)"),
-        Flag::arg(
-            'o',
-            "up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor",
-            Show::Or,
-            "print these fields, comma-separated, in this order",
-        ),
-        Flag::new('n', Show::Own, "in the summary line, show signals by number"),
+        FLAGS[0],
+        FLAGS[1],
+        FLAGS[2],
+        FLAGS[3],
+        FLAGS[4],
+        FLAGS[6],
+        FLAGS[7],
+        FLAGS[8],
+        // Upstream's usage line lists the fields without pgid.
+        Flag {
+            arg: Some(
+                "up,wantedup,normallyup,ready,paused,pid,exitcode,signal,signum,updownsince,readysince,updownfor,readyfor",
+            ),
+            ..FLAGS[9]
+        },
+        FLAGS[10],
     ],
 };
-
-/// At most this many fields in all (s6-svstat's limit too).
-const MAX_FIELDS: usize = 16;
 
 /// Checks the command line; returns the options (as given) and the service and name.
 fn parse(args: &[OsString]) -> Result<(&[OsString], &OsStr, &OsStr), Fatal> {
@@ -85,10 +84,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args as os;
 
     #[test]
     fn command_lines() {

@@ -27,45 +27,48 @@ pub const SPEC: Spec = Spec {
     operands: "servicedirs...",
     about: "Sends commands to the supervisors of one or more services.",
     doc: "s6-svc.html",
-    flags: &[
-        Flag::arg(
-            'w',
-            "u|U|d|D|r|R",
-            Show::Text("-wu | -wU | -wd | -wD | -wr | -wR"),
-            "then wait until up, up and ready, down, down and finished, restarted, restarted and ready",
-        ),
-        Flag::arg('T', "timeout", Show::Own, "with -w, give up after this many milliseconds (0: never)"),
-        Flag::arg('s', "signal", Show::Own, "send this signal (name or number) to the service"),
-        Flag::new('a', Show::Or, "send SIGALRM"),
-        Flag::new('b', Show::Cluster, "send SIGABRT"),
-        Flag::new('q', Show::Cluster, "send SIGQUIT"),
-        Flag::new('h', Show::Cluster, "send SIGHUP"),
-        Flag::new('k', Show::Cluster, "send SIGKILL"),
-        Flag::new('t', Show::Cluster, "send SIGTERM"),
-        Flag::new('i', Show::Cluster, "send SIGINT"),
-        Flag::new('1', Show::Cluster, "send SIGUSR1"),
-        Flag::new('2', Show::Cluster, "send SIGUSR2"),
-        Flag::new('p', Show::Cluster, "pause: send SIGSTOP"),
-        Flag::new('c', Show::Cluster, "continue: send SIGCONT"),
-        Flag::new('y', Show::Cluster, "send SIGWINCH"),
-        Flag::new('r', Show::Cluster, "restart: send the down signal (./down-signal, default SIGTERM)"),
-        Flag::new('l', Show::Cluster, "reload: send the reload signal (./reload-signal, default SIGHUP)"),
-        Flag::new('P', Show::Cluster, "pause the whole process group: SIGSTOP to it"),
-        Flag::new('C', Show::Cluster, "continue the whole process group: SIGCONT to it"),
-        Flag::new('K', Show::Cluster, "kill the whole process group: SIGKILL to it"),
-        Flag::new('o', Show::Own, "once: bring up if down, and do not restart"),
-        Flag::new('d', Show::Cluster, "down: stop the service and keep it down"),
-        Flag::new('u', Show::Cluster, "up: start the service and restart it when it dies"),
-        Flag::new('D', Show::Cluster, "down, and create ./down"),
-        Flag::new('U', Show::Cluster, "up, and remove ./down"),
-        Flag::new('x', Show::Cluster, "make the supervisor exit once the service is down"),
-        Flag::new('O', Show::Cluster, "do not restart the service when it dies"),
-        Flag::new('Q', Show::Cluster, "do not restart the service when it dies, and create ./down"),
-    ],
+    flags: &FLAGS,
 };
 
+/// s6-svc's options, in usage-line order (s6-instance-control takes most of them).
+pub(crate) const FLAGS: [Flag; 28] = [
+    Flag::arg(
+        'w',
+        "u|U|d|D|r|R",
+        Show::Text("-wu | -wU | -wd | -wD | -wr | -wR"),
+        "then wait until up, up and ready, down, down and finished, restarted, restarted and ready",
+    ),
+    Flag::arg('T', "timeout", Show::Own, "with -w, give up after this many milliseconds (0: never)"),
+    Flag::arg('s', "signal", Show::Own, "send this signal (name or number) to the service"),
+    Flag::new('a', Show::Or, "send SIGALRM"),
+    Flag::new('b', Show::Cluster, "send SIGABRT"),
+    Flag::new('q', Show::Cluster, "send SIGQUIT"),
+    Flag::new('h', Show::Cluster, "send SIGHUP"),
+    Flag::new('k', Show::Cluster, "send SIGKILL"),
+    Flag::new('t', Show::Cluster, "send SIGTERM"),
+    Flag::new('i', Show::Cluster, "send SIGINT"),
+    Flag::new('1', Show::Cluster, "send SIGUSR1"),
+    Flag::new('2', Show::Cluster, "send SIGUSR2"),
+    Flag::new('p', Show::Cluster, "pause: send SIGSTOP"),
+    Flag::new('c', Show::Cluster, "continue: send SIGCONT"),
+    Flag::new('y', Show::Cluster, "send SIGWINCH"),
+    Flag::new('r', Show::Cluster, "restart: send the down signal (./down-signal, default SIGTERM)"),
+    Flag::new('l', Show::Cluster, "reload: send the reload signal (./reload-signal, default SIGHUP)"),
+    Flag::new('P', Show::Cluster, "pause the whole process group: SIGSTOP to it"),
+    Flag::new('C', Show::Cluster, "continue the whole process group: SIGCONT to it"),
+    Flag::new('K', Show::Cluster, "kill the whole process group: SIGKILL to it"),
+    Flag::new('o', Show::Own, "once: bring up if down, and do not restart"),
+    Flag::new('d', Show::Cluster, "down: stop the service and keep it down"),
+    Flag::new('u', Show::Cluster, "up: start the service and restart it when it dies"),
+    Flag::new('D', Show::Cluster, "down, and create ./down"),
+    Flag::new('U', Show::Cluster, "up, and remove ./down"),
+    Flag::new('x', Show::Cluster, "make the supervisor exit once the service is down"),
+    Flag::new('O', Show::Cluster, "do not restart the service when it dies"),
+    Flag::new('Q', Show::Cluster, "do not restart the service when it dies, and create ./down"),
+];
+
 /// Upstream keeps the letters in a 63-byte buffer that starts with `-`.
-const MAX_CMDS: usize = 62;
+pub(crate) const MAX_CMDS: usize = 62;
 
 /// The command for `-s SIG`: a name (any case, `SIG` optional) or a number. The signals a
 /// user may send are those a command sends to the service's pid (`control`'s table).
@@ -170,6 +173,11 @@ fn send_all(cmds: &[u8], dirs: &[OsString]) -> u8 {
     code
 }
 
+/// The state `-w` waits for: the first letter of its argument, one of `dDuUrR`.
+pub(crate) fn wait_state(arg: &[u8]) -> Option<u8> {
+    arg.first().copied().filter(|c| b"dDuUrR".contains(c))
+}
+
 /// Runs s6-svc.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let mut g = SPEC.getopt(&args);
@@ -186,10 +194,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
             }
             'w' => {
                 let arg = opt.arg.as_deref().unwrap_or_default().as_bytes();
-                match arg.first() {
-                    Some(&c) if b"dDuUrR".contains(&c) => state = Some(c),
-                    _ => return Err(SPEC.usage_error()),
-                }
+                state = Some(wait_state(arg).ok_or_else(|| SPEC.usage_error())?);
                 continue;
             }
             c => Command::from_letter(c).ok_or_else(|| SPEC.usage_error())?,
@@ -217,10 +222,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn os(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
+    use s6rs_sys::testing::args as os;
 
     fn bindir(name: &str) -> PathBuf {
         Path::new("/b").join(name)

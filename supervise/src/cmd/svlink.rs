@@ -12,11 +12,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, warn, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{warn, Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
 
 use crate::cmd::svok::is_supervised;
-use crate::link::{self, LinkOptions, Service};
+use crate::link::{self, LinkOptions, Service, LINK_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -25,13 +25,7 @@ pub const SPEC: Spec = Spec {
     about: "Links servicedir into the scan directory of a running s6-svscan and waits until \
             its supervisor has started.",
     doc: "s6-svlink.html",
-    flags: &[
-        Flag::new('d', Show::Own, "start the supervisor with the service down; remove ./down afterwards"),
-        Flag::new('D', Show::Or, "start the supervisor with the service down, and leave ./down"),
-        Flag::new('f', Show::Own, "set event/'s public or private mode even if it exists"),
-        Flag::new('P', Show::Own, "make event/ public: anyone may subscribe"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds, exit 99 (0: never)"),
-    ],
+    flags: &LINK_FLAGS,
 };
 
 /// POSIX `basename`: the last component, trailing slashes ignored (`/` for only slashes).
@@ -89,27 +83,7 @@ fn check_servicedir(dir: &str) -> Result<(), Fatal> {
 
 /// Runs s6-svlink.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = SPEC.getopt(&args);
-    let mut opts = LinkOptions::default();
-    let mut timeout = 0u64;
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'd' => {
-                opts.down = true;
-                opts.remove_down_after = true;
-            }
-            'D' => {
-                opts.down = true;
-                opts.remove_down_after = false;
-            }
-            'f' => opts.force_event_mode = true,
-            'P' => opts.public_events = true,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let ops = g.operands();
+    let (opts, timeout, ops) = LinkOptions::parse(&SPEC, &args)?;
     if ops.len() < 2 {
         return Err(SPEC.usage_error());
     }
@@ -130,9 +104,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let deadline = Deadline::from_ms(timeout);
     let svc = Service { dir: Path::new(servicedir), name, target: None };
     link::link(Path::new(scandir), &[svc], opts, deadline).map_err(|e| {
-        let code = if e.raw_os_error() == Some(libc::ETIMEDOUT) { 99 } else { 111 };
         Fatal::sys_code(
-            code,
+            link::failure_code(&e),
             format_args!(
                 "link servicedir {svc_s} into scandir {scan_s} with name {}",
                 name.to_string_lossy()
@@ -146,6 +119,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s6rs_sys::testing::args as os;
 
     #[test]
     fn basenames() {
@@ -160,7 +134,6 @@ mod tests {
 
     #[test]
     fn names_and_usage() {
-        let os = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(run(os(&["scan"])).unwrap_err().usage);
         assert!(run(os(&["-t", "x", "scan", "svc"])).unwrap_err().usage);
         assert_eq!(run(os(&["", "svc"])).unwrap_err().msg, "invalid scandir");

@@ -20,7 +20,11 @@ pub const SPEC: Spec = Spec {
     operands: "servicedir",
     about: "Prints the state of a supervised service, as a summary line or as chosen fields.",
     doc: "s6-svstat.html",
-    flags: &[
+    flags: &FLAGS,
+};
+
+/// s6-svstat's options, in usage-line order (s6-instance-status takes all but `-g`).
+pub(crate) const FLAGS: [Flag; 11] = [
         Flag::new('u', Show::Own, "print whether it is up (-o up)"),
         Flag::new('w', Show::Cluster, "print whether it is wanted up (-o wantedup)"),
         Flag::new('N', Show::Cluster, "print whether it is normally up (-o normallyup)"),
@@ -37,11 +41,10 @@ pub const SPEC: Spec = Spec {
             "print these fields, comma-separated, in this order",
         ),
         Flag::new('n', Show::Own, "in the summary line, show signals by number"),
-    ],
-};
+];
 
 /// At most this many fields per invocation.
-const MAX_FIELDS: usize = 16;
+pub(crate) const MAX_FIELDS: usize = 16;
 
 /// One value `-o` can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

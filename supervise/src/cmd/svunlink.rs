@@ -8,8 +8,10 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{Fatal, Spec};
 use s6rs_sys::deadline::Deadline;
+
+use crate::link::{self, UNLINK_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -18,26 +20,12 @@ pub const SPEC: Spec = Spec {
     about: "Removes a service from the scan directory of a running s6-svscan and waits until \
             its supervisor has exited.",
     doc: "s6-svunlink.html",
-    flags: &[
-        Flag::new('X', Show::Own, "do not wait for the supervisor to exit"),
-        Flag::arg('t', "timeout", Show::Own, "stop waiting after this many milliseconds (0: never)"),
-    ],
+    flags: &UNLINK_FLAGS,
 };
 
 /// Runs s6-svunlink.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut g = SPEC.getopt(&args);
-    let mut wait = true;
-    let mut timeout = 0u64;
-    while let Some(opt) = g.next() {
-        let opt = opt.map_err(|_| SPEC.usage_error())?;
-        match opt.c {
-            'X' => wait = false,
-            't' => timeout = parse_uint(opt.arg_str()).ok_or_else(|| SPEC.usage_error())?,
-            _ => return Err(SPEC.usage_error()),
-        }
-    }
-    let ops = g.operands();
+    let (wait, timeout, ops) = link::parse_unlink(&SPEC, &args)?;
     if ops.len() < 2 {
         return Err(SPEC.usage_error());
     }
@@ -45,17 +33,15 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     if matches!(name.as_bytes().first(), None | Some(b'.') | Some(b'/')) {
         return Err(Fatal::bad("invalid service name"));
     }
-    crate::link::unlink(Path::new(scandir), &[name.as_os_str()], wait, Deadline::from_ms(timeout)).map_err(
-        |e| {
-            Fatal::sys(
-                format_args!(
-                    "prepare unlinking of service {} in scandir {}",
-                    name.to_string_lossy(),
-                    scandir.to_string_lossy()
-                ),
-                &e,
-            )
-        },
-    )?;
+    link::unlink(Path::new(scandir), &[name.as_os_str()], wait, Deadline::from_ms(timeout)).map_err(|e| {
+        Fatal::sys(
+            format_args!(
+                "prepare unlinking of service {} in scandir {}",
+                name.to_string_lossy(),
+                scandir.to_string_lossy()
+            ),
+            &e,
+        )
+    })?;
     Ok(0)
 }

@@ -35,15 +35,11 @@
 //! directive, where upstream pastes it unquoted.
 
 use std::ffi::OsString;
-use std::fs::{DirBuilder, OpenOptions};
-use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use s6rs_sys::cli::{self, parse_uint, show, Fatal, Flag, Show, Spec};
-use s6rs_sys::exec;
-use s6rs_sys::fd;
+use s6rs_sys::cli::{Fatal, Flag, Show, Spec};
+
+use crate::script::{self, ours, quote, Kind, Logger, RcNames, LOGGER_FLAGS};
 
 /// The command line, as upstream's.
 pub const SPEC: Spec = Spec {
@@ -68,12 +64,12 @@ pub const SPEC: Spec = Spec {
             Show::Own,
             "write s6-rc source directories dir/service and dir/logger instead",
         ),
-        Flag::arg('l', "loguser", Show::Own, "run the catch-all logger as this user (default: root)"),
-        Flag::arg('t', "stamptype", Show::Own, "0 no timestamp, 1 TAI64N (default), 2 ISO 8601, 3 both"),
-        Flag::arg('n', "nfiles", Show::Own, "archive files kept in logdir (default 10)"),
-        Flag::arg('s', "filesize", Show::Own, "largest current file (default 1000000)"),
-        Flag::arg('S', "maxsize", Show::Own, "largest total size of the archives (default 0: no limit)"),
-        Flag::arg('P', "prefix", Show::Own, "prefix every logged line with this"),
+        LOGGER_FLAGS[0],
+        LOGGER_FLAGS[1],
+        LOGGER_FLAGS[2],
+        LOGGER_FLAGS[3],
+        LOGGER_FLAGS[4],
+        LOGGER_FLAGS[5],
     ],
 };
 
@@ -87,14 +83,9 @@ struct Maker {
     path: String,
     envdir: Option<String>,
     vars: Vec<String>,
-    /// (service, logger, pipeline) with `-r`.
-    rc: Option<(String, String, Option<String>)>,
-    loguser: Option<String>,
-    stamps: u32,
-    nfiles: u32,
-    filesize: u64,
-    maxsize: u64,
-    prefix: Option<String>,
+    /// With `-r`: the logger is always named.
+    rc: Option<RcNames>,
+    log: Logger,
     user: String,
     logdir: String,
 }
@@ -107,12 +98,7 @@ fn parse(args: &[OsString]) -> Result<(Maker, OsString), Fatal> {
         envdir: None,
         vars: Vec::new(),
         rc: None,
-        loguser: None,
-        stamps: 1,
-        nfiles: 10,
-        filesize: 1_000_000,
-        maxsize: 0,
-        prefix: None,
+        log: Logger::default(),
         user: String::new(),
         logdir: String::new(),
     };
@@ -121,6 +107,9 @@ fn parse(args: &[OsString]) -> Result<(Maker, OsString), Fatal> {
     while let Some(opt) = g.next() {
         let opt = opt.map_err(|_| usage())?;
         let arg = opt.arg_str().to_owned();
+        if m.log.option(opt.c, &arg, usage)? {
+            continue;
+        }
         match opt.c {
             'd' => m.scandir = arg,
             'p' => m.path = arg,
@@ -135,12 +124,6 @@ fn parse(args: &[OsString]) -> Result<(Maker, OsString), Fatal> {
                 m.vars.push(arg);
             }
             'r' => rc = Some(arg),
-            'l' => m.loguser = Some(arg),
-            't' => m.stamps = parse_uint(&arg).ok_or_else(usage)?,
-            'n' => m.nfiles = parse_uint(&arg).ok_or_else(usage)?,
-            's' => m.filesize = parse_uint(&arg).ok_or_else(usage)?,
-            'S' => m.maxsize = parse_uint(&arg).ok_or_else(usage)?,
-            'P' => m.prefix = Some(arg),
             _ => return Err(usage()),
         }
     }
@@ -153,41 +136,14 @@ fn parse(args: &[OsString]) -> Result<(Maker, OsString), Fatal> {
     if !m.scandir.starts_with('/') && !m.scandir.starts_with("${HOME}/") {
         return Err(Fatal::bad("userscandir must be absolute or start with ${HOME}/"));
     }
-    if m.stamps > 3 {
-        return Err(Fatal::bad("stamptype must be 0, 1, 2 or 3"));
-    }
+    m.log.check()?;
     if let Some(r) = rc {
-        m.rc = Some(rc_names(&r)?);
+        m.rc = Some(script::rc_names(&r, false, true)?);
     }
     if !is_portable_login(&m.user) {
         return Err(Fatal::bad(format!("user name is not a portable login name: {}", m.user)));
     }
     Ok((m, dir.clone()))
-}
-
-/// Splits `-r`'s `service/logger[/pipeline]` with upstream's checks and messages.
-fn rc_names(r: &str) -> Result<(String, String, Option<String>), Fatal> {
-    let shape = || Fatal::bad("argument to -r must be: service/logger or service/logger/pipeline");
-    if r.contains('\n') {
-        return Err(Fatal::bad("newlines are forbidden in s6-rc names"));
-    }
-    if r.starts_with('/') {
-        return Err(Fatal::bad("service name cannot be empty"));
-    }
-    let (service, rest) = r.split_once('/').ok_or_else(shape)?;
-    if rest.is_empty() {
-        return Err(shape());
-    }
-    if rest.starts_with('/') {
-        return Err(Fatal::bad("logger name cannot be empty"));
-    }
-    let (logger, pipeline) = match rest.split_once('/') {
-        None => (rest, None),
-        Some((_, "")) => return Err(Fatal::bad("pipeline name cannot be empty")),
-        Some((_, p)) if p.contains('/') => return Err(Fatal::bad("slashes are forbidden in s6-rc names")),
-        Some((l, p)) => (l, Some(p.to_owned())),
-    };
-    Ok((service.to_owned(), logger.to_owned(), pipeline))
 }
 
 /// A shell variable name.
@@ -202,17 +158,6 @@ fn is_portable_login(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('-')
         && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
-}
-
-/// `s` quoted for the shell: single quotes, each `'` written as `'\''`.
-fn q(s: &[u8]) -> String {
-    let s = String::from_utf8_lossy(s);
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// One of our programs, by absolute path, quoted.
-fn ours(name: &str) -> String {
-    q(exec::sibling(name).as_os_str().as_bytes())
 }
 
 /// The shell function that replaces `${USER}`, `${HOME}`, `${UID}`, `${GID}` and
@@ -243,7 +188,7 @@ const SUBST: &str = r#"subst() {
 impl Maker {
     /// The service's run script.
     fn run_script(&self) -> String {
-        let user = q(self.user.as_bytes());
+        let user = quote(self.user.as_bytes());
         let mut s = String::from("#!/bin/sh -e\n");
         s += "# Runs the supervision tree of one user. The chain-loaders run this script\n";
         s += "# again with the next step as its argument: \"/user\" or \"/env\", which no\n";
@@ -254,7 +199,7 @@ impl Maker {
             s += &format!(
                 "  exec {} -i -- {} /bin/sh -e \"$0\" /env\n",
                 ours("s6-envdir"),
-                q(envdir.as_bytes())
+                quote(envdir.as_bytes())
             );
         }
         s += "  ;;\n/env)\n  ;;\n*)\n  exec 2>&1\n";
@@ -269,68 +214,33 @@ impl Maker {
                 s += &format!("subst \"${{{v}-}}\"\n{v}=$_out\nexport {v}\n");
             }
         }
-        s += &format!("subst {}\nPATH=$_out\nexport PATH\n", q(self.path.as_bytes()));
-        s += &format!("subst {}\nexec {} -d3 -- \"$_out\"\n", q(self.scandir.as_bytes()), ours("s6-svscan"));
-        s
-    }
-
-    /// The logger's run script.
-    fn log_script(&self) -> String {
-        let mut s = String::from("#!/bin/sh -e\nexec ");
-        if let Some(u) = &self.loguser {
-            s += &format!("{} {} ", ours("s6-setuidgid"), q(u.as_bytes()));
-        }
-        s += &format!("{} -bd3 -- ", ours("s6-log"));
-        if self.stamps & 1 != 0 {
-            s += "t ";
-        }
-        if self.stamps & 2 != 0 {
-            s += "T ";
-        }
-        s += &format!("n{} s{} ", self.nfiles, self.filesize);
-        if self.maxsize != 0 {
-            s += &format!("S{} ", self.maxsize);
-        }
-        if let Some(p) = &self.prefix {
-            s += &format!("{} ", q(format!("p{p}").as_bytes()));
-        }
-        s += &q(self.logdir.as_bytes());
-        s.push('\n');
+        s += &format!("subst {}\nPATH=$_out\nexport PATH\n", quote(self.path.as_bytes()));
+        s += &format!(
+            "subst {}\nexec {} -d3 -- \"$_out\"\n",
+            quote(self.scandir.as_bytes()),
+            ours("s6-svscan")
+        );
         s
     }
 
     /// Writes the service directory `dir`; `producer_for` is the logger's name with `-r`.
     fn write_service(&self, dir: &Path, producer_for: Option<&str>) -> Result<(), Fatal> {
-        make_dir(dir, false)?;
-        write_file(&dir.join("notification-fd"), b"3\n")?;
-        let run = dir.join("run");
-        write_file(&run, self.run_script().as_bytes())?;
-        match producer_for {
-            Some(logger) => {
-                write_file(&dir.join("type"), b"longrun\n")?;
-                write_file(&dir.join("producer-for"), format!("{logger}\n").as_bytes())
-            }
-            None => make_executable(&run),
-        }
+        let kind = match producer_for {
+            Some(_) => Kind::Rc { producer_for, consumer_for: None, pipeline_name: None },
+            None => Kind::Service,
+        };
+        script::write_dir(dir, &self.run_script(), kind)
     }
 
     /// Writes the logger's directory `dir`; `rc` is (service, pipeline) with `-r`.
     fn write_logger(&self, dir: &Path, rc: Option<(&str, Option<&str>)>) -> Result<(), Fatal> {
-        make_dir(dir, false)?;
-        write_file(&dir.join("notification-fd"), b"3\n")?;
-        let run = dir.join("run");
-        write_file(&run, self.log_script().as_bytes())?;
-        match rc {
-            Some((service, pipeline)) => {
-                write_file(&dir.join("type"), b"longrun\n")?;
-                write_file(&dir.join("consumer-for"), format!("{service}\n").as_bytes())?;
-                match pipeline {
-                    Some(p) => write_file(&dir.join("pipeline-name"), format!("{p}\n").as_bytes()),
-                    None => Ok(()),
-                }
+        let kind = match rc {
+            Some((service, pipeline_name)) => {
+                Kind::Rc { producer_for: None, consumer_for: Some(service), pipeline_name }
             }
-            None => make_executable(&run),
-        }
+            None => Kind::Service,
+        };
+        script::write_dir(dir, &self.log.script(&self.logdir), kind)
     }
 }
 
@@ -339,10 +249,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let (m, dir) = parse(&args)?;
     let dir = Path::new(&dir);
     match &m.rc {
-        Some((service, logger, pipeline)) => {
-            make_dir(dir, true)?;
-            m.write_service(&dir.join(service), Some(logger))?;
-            m.write_logger(&dir.join(logger), Some((service, pipeline.as_deref())))?;
+        Some(rc) => {
+            script::make_dir(dir, true)?;
+            m.write_service(&dir.join(&rc.service), rc.logger.as_deref())?;
+            if let Some(logger) = &rc.logger {
+                m.write_logger(&dir.join(logger), Some((&rc.service, rc.pipeline.as_deref())))?;
+            }
         }
         None => {
             m.write_service(dir, None)?;
@@ -352,61 +264,12 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     Ok(0)
 }
 
-/// Writes `data` to a new file `path` (replacing any), mode 0666 under the umask.
-fn write_file(path: &Path, data: &[u8]) -> Result<(), Fatal> {
-    let res = (|| {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o666).open(path)?;
-        f.write_all(data)
-    })();
-    res.map_err(|e| Fatal::sys(format_args!("write to {}", show(path.as_os_str())), &e))
-}
-
-/// Makes `dir` with mode 0755 whatever the umask; it must not exist unless `may_exist`.
-fn make_dir(dir: &Path, may_exist: bool) -> Result<(), Fatal> {
-    let old = fd::umask(0);
-    let res = DirBuilder::new().mode(0o755).create(dir);
-    fd::umask(old);
-    match res {
-        Err(e) if !(may_exist && e.kind() == std::io::ErrorKind::AlreadyExists) => {
-            Err(Fatal::sys(format_args!("mkdir {}", show(dir.as_os_str())), &e))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Makes `run` executable for whoever may read it (upstream's rule, from the umask).
-fn make_executable(run: &Path) -> Result<(), Fatal> {
-    let m = !fd::umask(0o022) & 0o777;
-    fd::umask(!m & 0o777);
-    let mode = (m & 0o666) | ((m >> 2) & 0o111);
-    std::fs::set_permissions(run, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Fatal::sys(format_args!("chmod {}", show(run.as_os_str())), &e))?;
-    if m & 0o400 == 0 {
-        cli::warn(format_args!("weird umask, check permissions manually on {}", show(run.as_os_str())));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(a: &[&str]) -> Result<(Maker, OsString), Fatal> {
         parse(&a.iter().map(OsString::from).collect::<Vec<_>>())
-    }
-
-    #[test]
-    fn rc_names_are_checked_as_upstream() {
-        assert_eq!(rc_names("a/b").unwrap(), ("a".into(), "b".into(), None));
-        assert_eq!(rc_names("a/b/c").unwrap(), ("a".into(), "b".into(), Some("c".into())));
-        let msg = |r: &str| rc_names(r).unwrap_err().msg;
-        assert_eq!(msg("/b"), "service name cannot be empty");
-        assert_eq!(msg("a"), "argument to -r must be: service/logger or service/logger/pipeline");
-        assert_eq!(msg("a/"), "argument to -r must be: service/logger or service/logger/pipeline");
-        assert_eq!(msg("a//c"), "logger name cannot be empty");
-        assert_eq!(msg("a/b/"), "pipeline name cannot be empty");
-        assert_eq!(msg("a/b/c/d"), "slashes are forbidden in s6-rc names");
-        assert_eq!(msg("a\nx/b"), "newlines are forbidden in s6-rc names");
     }
 
     #[test]
@@ -430,7 +293,7 @@ mod tests {
             "-t", "3", "-n", "5", "-s", "4096", "-S", "100000", "-P", "x y", "-l", "log", "u", "/l", "d",
         ])
         .unwrap();
-        let s = m.log_script();
+        let s = m.log.script(&m.logdir);
         let want = format!(
             "#!/bin/sh -e\nexec {} 'log' {} -bd3 -- t T n5 s4096 S100000 'px y' '/l'\n",
             ours("s6-setuidgid"),
@@ -438,6 +301,6 @@ mod tests {
         );
         assert_eq!(s, want);
         let (m, _) = p(&["-t", "0", "u", "/l", "d"]).unwrap();
-        assert!(m.log_script().ends_with(" -bd3 -- n10 s1000000 '/l'\n"));
+        assert!(m.log.script(&m.logdir).ends_with(" -bd3 -- n10 s1000000 '/l'\n"));
     }
 }
