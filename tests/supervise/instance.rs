@@ -72,6 +72,9 @@ fn scan_of(t: &TempDir, svc: &Path) -> PathBuf {
 /// registers it and its supervisors for cleanup.
 fn wait_instanced(tree: &mut Tree, svc: &Path) -> i32 {
     wait_supervised(svc);
+    // The lock is taken before the first status file is written (as real s6-supervise
+    // does), and s6-svwait needs the file.
+    assert!(wait_until(T, || svc.join("supervise/status").exists()));
     check(&ours("s6-svwait", &os(&["-U", "-t", "10000", svc.to_str().unwrap()])), "s6-svwait -U");
     let pid = status(svc).pid as i32;
     tree.adopt(pid);
