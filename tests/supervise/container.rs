@@ -53,7 +53,9 @@ fn unshare_permitted(test: &str) -> bool {
                 "{test}: unshare --pid --fork --mount-proc is refused here ({why}), and \
                  S6RS_REQUIRE_UNSHARE says these tests must run"
             );
-            eprintln!(
+            // Straight to fd 2, past the test harness's capture, so that the skip shows.
+            let _ = writeln!(
+                std::io::stderr(),
                 "{test}: skipped: unshare --pid --fork --mount-proc is refused here ({why}); \
                  PID-namespace tests need root or user namespaces"
             );
