@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use s6rs_supervise::svstatus::Status;
 
-use super::svscan::service;
+use super::svscan::{service, start_ignoring, stop};
 use crate::support::*;
 
 /// Every bound: generous, since two CPU burners may share the machine's two cores.
@@ -378,6 +378,37 @@ fn svscanboot_as_pid1_copies_the_tree_output_to_stdout() {
     let out = ns.outer_out();
     assert!(out.lines().all(|l| l == "chatty-says-hello"), "{out}");
     assert_eq!(ns.outer_err(), "");
+}
+
+/// An entry point may be started with SIGCHLD ignored; then the kernel would reap s6-svscan's
+/// children itself and tell it of no death. It must still restart a dead supervisor, wait
+/// for the tree at the end, and hand SIGCHLD on at its default, as upstream's does.
+#[test]
+fn svscan_started_with_sigchld_ignored_still_sees_deaths() {
+    let t = TempDir::new("pid1-sigchld");
+    let scan = t.join("scan");
+    service(&scan.join("a"), RECORD_SIGNALS);
+    let mut tree = Tree::new();
+    let sv = start_ignoring(&mut tree, &bin("s6-svscan"), &scan, &[], &[libc::SIGCHLD]);
+    let sigs = scan.join("a/sigs");
+    assert!(wait_until(T, || sigs.exists()), "the service never ran: {}", sv.errors());
+    assert_eq!(std::fs::read_to_string(&sigs).unwrap(), signal_lines(&[]), "SIGCHLD handed on ignored");
+    let first = sv.supervisor("a").expect("a supervisor for a");
+    tree.adopt(first);
+    // SAFETY: plain kill of the supervisor our s6-svscan started, registered just above.
+    unsafe { libc::kill(first, libc::SIGKILL) };
+    let mut next = None;
+    assert!(
+        wait_until(T, || {
+            next = sv.supervisor("a").filter(|&p| p != first);
+            next.is_some()
+        }),
+        "the dead supervisor was not restarted: {}",
+        sv.errors()
+    );
+    tree.adopt(next.unwrap());
+    assert_eq!(stop(&mut tree, &sv), Some(0));
+    assert_eq!(sv.errors(), "");
 }
 
 #[test]
