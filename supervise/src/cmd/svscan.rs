@@ -7,6 +7,14 @@
 //! Once set up it never exits on its own: an unrecoverable system error execs
 //! `.s6-svscan/crash`. It is single-threaded: one event loop over the signalfd and the
 //! control fifo, with deadlines for the next scan and the next supervisor start.
+//!
+//! As process 1 (a container's entry point; tests/supervise/container.rs) nothing is
+//! special-cased. The reaper takes every child, orphans re-parented to us included. A PID
+//! namespace's init gets no signal it neither catches nor blocks; ours are blocked and read
+//! from the signalfd, so SIGTERM and SIGINT from outside arrive. SIGCHLD is put back to the
+//! default first, as an entry point started with it ignored would never see a death. When
+//! `.s6-svscan/finish`, exec'd as pid 1, exits (or we exit without one), the namespace ends
+//! with that exit code and the kernel kills what is left in it.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
