@@ -297,7 +297,7 @@ const PROGS: &[Prog] = &[
     ),
     Prog(
         "s6-svscanboot",
-        "s6-svscanboot [ -c devconsole ] [ -D catchalldir ] [ -m catchallmode ] [ -l catchalluser ] [ -o catchalloptions ] [ -d notif ] [ -C services_max ] [ -L name_max ] [ -t rescan ] scandir",
+        "s6-svscanboot [ -c devconsole ] [ -D catchalldir ] [ -m catchallmode ] [ -l catchalluser ] [ -o catchalloptions ] [ -d notif ] [ -C services_max ] [ -L name_max ] [ -t rescan ] [ --catchall-stdout ] scandir",
         "cDmlodCLtu",
         &[
             "console",
@@ -310,6 +310,7 @@ const PROGS: &[Prog] = &[
             "name-max",
             "timeout",
             "user",
+            "catchall-stdout",
         ],
         Gol,
     ),

@@ -299,6 +299,21 @@ pub fn ignore_across_exec(sig: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Restores the default action of `sig` in this process and in every program it starts or
+/// chain-loads: unlike [`default`], the change is handed on, even if `sig` came ignored. For
+/// SIGCHLD in a supervisor: ignored, it makes the kernel reap the children itself and send
+/// no signal, so no death would be seen. Upstream's supervisors catch SIGCHLD, and a caught
+/// signal is back to the default in what they exec, which this gives too.
+pub fn default_across_exec(sig: i32) -> io::Result<()> {
+    sigaction(sig, Some(&action(libc::SIG_DFL, 0)))?;
+    if (1..=64).contains(&sig) {
+        let bit = 1u64 << (sig - 1);
+        TOUCHED.fetch_and(!bit, Ordering::Relaxed);
+        WAS_IGNORED.fetch_and(!bit, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 /// Restores the default action of `sig`.
 pub fn default(sig: i32) -> io::Result<()> {
     disposition(sig, libc::SIG_DFL)

@@ -1,6 +1,7 @@
 //! The supervision tree: our programs, and interop with real s6.
 
 mod clients_util;
+mod container;
 mod demo;
 mod ftrig;
 mod instance;
@@ -10,7 +11,6 @@ mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
 mod notify;
-mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.
 #[allow(clippy::module_inception)]

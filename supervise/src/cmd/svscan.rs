@@ -7,6 +7,14 @@
 //! Once set up it never exits on its own: an unrecoverable system error execs
 //! `.s6-svscan/crash`. It is single-threaded: one event loop over the signalfd and the
 //! control fifo, with deadlines for the next scan and the next supervisor start.
+//!
+//! As process 1 (a container's entry point; tests/supervise/container.rs) nothing is
+//! special-cased. The reaper takes every child, orphans re-parented to us included. A PID
+//! namespace's init gets no signal it neither catches nor blocks; ours are blocked and read
+//! from the signalfd, so SIGTERM and SIGINT from outside arrive. SIGCHLD is put back to the
+//! default first, as an entry point started with it ignored would never see a death. When
+//! `.s6-svscan/finish`, exec'd as pid 1, exits (or we exit without one), the namespace ends
+//! with that exit code and the kernel kills what is left in it.
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -110,6 +118,9 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     std::env::set_current_dir(&opts.dir)
         .map_err(|e| Fatal::sys(format_args!("chdir to {}", show(&opts.dir)), &e))?;
     let control = Control::init()?;
+    // Inherited ignored, SIGCHLD would hide every death from the reaper (see
+    // `default_across_exec`): a container's entry point may be started so.
+    sig::default_across_exec(libc::SIGCHLD).map_err(|e| Fatal::sys("trap signals", &e))?;
     let trap = Trap::new(TRAPPED).map_err(|e| Fatal::sys("trap signals", &e))?;
     sig::ignore(libc::SIGPIPE).map_err(|e| Fatal::sys("ignore SIGPIPE", &e))?;
     initial_cleanup()?;

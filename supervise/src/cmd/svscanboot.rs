@@ -1,6 +1,6 @@
 //! `s6-svscanboot [ -c devconsole ] [ -D catchalldir ] [ -m catchallmode ] [ -l catchalluser ]
 //! [ -o catchalloptions ] [ -d notif ] [ -C services_max ] [ -L name_max ] [ -t rescan ]
-//! scandir` (new in 2.15.1): start a supervision tree that logs its own output, for an outer
+//! [ --catchall-stdout ] scandir` (new in 2.15.1): start a supervision tree that logs its own output, for an outer
 //! service manager. Upstream doc/s6-svscanboot.html; INVENTORY.md §1.1.
 //!
 //! In order: the catch-all log directory (`-D`, default `/run/uncaught-logs`) is created
@@ -28,6 +28,20 @@
 //! program passes its own), and the undocumented `-u`/`--user` puts a relative or absent
 //! `-D` under `$XDG_RUNTIME_DIR` (default `$XDG_RUNTIME_DIR/uncaught-logs`).
 //! `-C` is raised to 4 and lowered to 160000, `-L` kept within 11..=1019, as upstream does.
+//!
+//! s6-rs extension, `--catchall-stdout` (a long option only, so that no letter upstream may
+//! take is used): the catch-all logger also copies every line
+//! it reads, as it comes (no stamp, before any of `-o`'s selections), to s6-svscanboot's
+//! standard output, so that a container runtime collecting the entry point's output sees
+//! the whole tree's. The tree itself cannot write there: its stdout is the fifo, and a `1`
+//! directive in `-o` would only reach the console, our stderr by default. So the console
+//! parked for s6-svscan's `-X` becomes a copy of our stdout instead of our stderr (the
+//! logger's run script already points its stdout at its stderr, which is the console), and
+//! `1` is put before `-o`'s directives. The logger's own error messages then go to that
+//! stdout as well. Upstream's nearest form, `-c /dev/stdout -o "1 t"`, reopens the file
+//! through /proc: it fails on a socket or without /proc, and on a regular file it writes
+//! from offset 0 over what was there; a copy of the descriptor has none of these problems.
+//! It and `-c` both choose the console, so they are refused together.
 
 use std::ffi::OsString;
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -74,6 +88,12 @@ pub const SPEC: Spec = Spec {
         Flag::arg('L', "name_max", Show::Own, "passed to s6-svscan: longest service name").long("name-max"),
         Flag::arg('t', "rescan", Show::Own, "passed to s6-svscan: rescan every this many milliseconds")
             .long("timeout"),
+        Flag::new(
+            's',
+            Show::LongOwn,
+            "s6-rs extension: the catch-all logger also copies every line to our stdout, as it comes",
+        )
+        .long("catchall-stdout"),
         Flag::new('u', Show::Hidden, "user tree: a relative or absent -D goes under $XDG_RUNTIME_DIR")
             .long("user"),
     ],
@@ -94,6 +114,8 @@ struct Options {
     name_max: Option<u32>,
     rescan: Option<u32>,
     user_tree: bool,
+    /// `--catchall-stdout`: the logger copies every line to our stdout (s6-rs extension).
+    stdout_copy: bool,
 }
 
 fn uint(opt: &cli::Opt, name: &str) -> Result<u32, Fatal> {
@@ -112,6 +134,7 @@ fn parse(args: &[OsString]) -> Result<(Options, OsString), Fatal> {
         name_max: None,
         rescan: None,
         user_tree: false,
+        stdout_copy: false,
     };
     let mut g = SPEC.getopt(args);
     while let Some(opt) = g.next_long() {
@@ -149,8 +172,12 @@ fn parse(args: &[OsString]) -> Result<(Options, OsString), Fatal> {
             'L' => o.name_max = Some(uint(&opt, "name-max")?.clamp(11, 1019)),
             't' => o.rescan = Some(uint(&opt, "timeout")?),
             'u' => o.user_tree = true,
+            's' => o.stdout_copy = true,
             _ => return Err(SPEC.usage_error()),
         }
+    }
+    if o.stdout_copy && o.console.is_some() {
+        return Err(Fatal::bad("--catchall-stdout and --console cannot be used together"));
     }
     let [scandir, ..] = g.operands() else { return Err(SPEC.usage_error()) };
     Ok((o, scandir.clone()))
@@ -256,6 +283,10 @@ fn run_script(o: &Options, logdir: &Path) -> Vec<u8> {
     s.extend_from_slice(b"env -i ");
     s.extend(prog("s6-log"));
     s.extend_from_slice(b" -bpd3 -- ");
+    if o.stdout_copy {
+        // First, so that neither `-o`'s selections nor its (non-sticky) `t` apply to it.
+        s.extend_from_slice(b"1 ");
+    }
     s.extend_from_slice(o.directives.as_bytes());
     s.push(b' ');
     s.extend(sh_quote(logdir.as_os_str().as_bytes()));
@@ -291,8 +322,9 @@ fn make_logger(service: &Path, o: &Options, logdir: &Path) -> Result<PathBuf, Fa
     Ok(fifo)
 }
 
-/// stdin from /dev/null, the console parked on `console_fd`, stdout and stderr into the
-/// fifo. Returns a close-on-exec copy of the console, to report a failed exec on.
+/// stdin from /dev/null, the console (`-c`'s device, else a copy of our stdout with
+/// `--catchall-stdout`, else of our stderr) parked on `console_fd`, stdout and stderr into the fifo. Returns a
+/// close-on-exec copy of the console, to report a failed exec on.
 fn redirect(o: &Options, fifo: &Path, console_fd: i32) -> Result<OwnedFd, Fatal> {
     let null = File::open("/dev/null").map_err(|e| Fatal::sys("open /dev/null", &e))?;
     std::mem::forget(fd::move_to(null.into(), 0).map_err(|e| Fatal::sys("fd_move /dev/null to stdin", &e))?);
@@ -303,6 +335,9 @@ fn redirect(o: &Options, fifo: &Path, console_fd: i32) -> Result<OwnedFd, Fatal>
             .open(dev)
             .map_err(|e| Fatal::sys(format_args!("open {}", show(dev)), &e))?
             .into(),
+        None if o.stdout_copy => {
+            fd::dup_min(fd::stdout(), 0).map_err(|e| Fatal::sys("fd_copy stdout", &e))?
+        }
         None => fd::dup_min(fd::stderr(), 0).map_err(|e| Fatal::sys("fd_copy stderr", &e))?,
     };
     // Above the number the console moves to, so that move cannot close it.
@@ -344,6 +379,30 @@ mod tests {
                 prog("s6-setuidgid"),
                 prog("s6-log")
             )
+        );
+    }
+
+    #[test]
+    fn stdout_copy_comes_first_in_the_logger_script() {
+        let (o, _) =
+            parse(&["--catchall-stdout".into(), "-o".into(), "- +x t".into(), "scan".into()]).unwrap();
+        let s = String::from_utf8(run_script(&o, Path::new("/logs"))).unwrap();
+        let prog = exec::sibling("s6-log").display().to_string();
+        assert!(s.ends_with(&format!("env -i '{prog}' -bpd3 -- 1 - +x t '/logs'\n")), "{s}");
+        assert!(parse(&["-s".into(), "scan".into()]).is_err(), "an upstream letter may come");
+        let (o, _) = parse(&["scan".into()]).unwrap();
+        let s = String::from_utf8(run_script(&o, Path::new("/logs"))).unwrap();
+        assert!(s.ends_with(" -bpd3 -- t '/logs'\n"), "{s}");
+    }
+
+    #[test]
+    fn stdout_copy_and_console_are_refused_together() {
+        let e = parse(&["-c".into(), "/dev/console".into(), "--catchall-stdout".into(), "scan".into()])
+            .err()
+            .unwrap();
+        assert_eq!(
+            (e.code, e.msg.as_str()),
+            (100, "--catchall-stdout and --console cannot be used together")
         );
     }
 
