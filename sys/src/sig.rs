@@ -400,9 +400,16 @@ impl Trap {
         Trap::with_set(&SigSet::of(sigs))
     }
 
-    /// Blocks every signal in `set` and opens a signalfd for them.
+    /// Blocks every signal in `set` and opens a signalfd for them. A trapped SIGCHLD is put
+    /// back to its default action, in this process and in what it starts
+    /// ([`default_across_exec`]): inherited ignored, it would make the kernel reap the
+    /// children itself and send no SIGCHLD, so no death would ever be seen. (Other ignored
+    /// signals need nothing: a blocked signal is queued whatever its disposition.)
     pub fn with_set(set: &SigSet) -> io::Result<Trap> {
         mask(SigmaskHow::SIG_BLOCK, set)?;
+        if set.contains(libc::SIGCHLD) {
+            default_across_exec(libc::SIGCHLD)?;
+        }
         let fd = SignalFd::with_flags(&set.0, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
         Ok(Trap { fd })
     }

@@ -808,3 +808,19 @@ fn supervise_follows_supervise_and_event_symlinks() {
     // An existing event directory is used as it is.
     assert_eq!(mode(&ev_target), 0o1733);
 }
+
+/// Started with SIGCHLD ignored, the kernel would reap the service itself and send no
+/// SIGCHLD: the supervisor must put SIGCHLD back to its default (its trap does) and see
+/// the death, as upstream's, which catches SIGCHLD.
+#[test]
+fn supervise_started_with_sigchld_ignored_sees_the_service_die() {
+    let (_t, dir) = service("sv-sigchld-ign", SLEEP);
+    let mut s = Sup::start_ignoring(&bin("s6-supervise"), &dir, &[libc::SIGCHLD]);
+    s.ev.expect("su", T);
+    let pid = s.adopt();
+    // SAFETY: plain kill of the service pid this test adopted just above.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    s.ev.expect("d", T);
+    s.send("dx");
+    assert_eq!(s.exit_code(T), Some(0));
+}

@@ -118,9 +118,8 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     std::env::set_current_dir(&opts.dir)
         .map_err(|e| Fatal::sys(format_args!("chdir to {}", show(&opts.dir)), &e))?;
     let control = Control::init()?;
-    // Inherited ignored, SIGCHLD would hide every death from the reaper (see
-    // `default_across_exec`): a container's entry point may be started so.
-    sig::default_across_exec(libc::SIGCHLD).map_err(|e| Fatal::sys("trap signals", &e))?;
+    // The trap also puts an inherited ignored SIGCHLD back to its default (a container's
+    // entry point may be started so), which would hide every death from the reaper.
     let trap = Trap::new(TRAPPED).map_err(|e| Fatal::sys("trap signals", &e))?;
     sig::ignore(libc::SIGPIPE).map_err(|e| Fatal::sys("ignore SIGPIPE", &e))?;
     initial_cleanup()?;
