@@ -13,6 +13,7 @@ pub mod fifodir;
 pub(crate) mod ftrig;
 pub(crate) mod instance;
 pub(crate) mod link;
+pub mod sdnotify;
 pub mod servicedir;
 pub(crate) mod supervisor;
 pub(crate) mod svscan;

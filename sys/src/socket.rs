@@ -395,6 +395,55 @@ pub fn recv_datagram(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Asks the kernel to attach the sender's credentials to every datagram `fd` receives
+/// (SO_PASSCRED), whether or not the sender sends them: what [`recv_datagram_creds`] reads.
+pub fn pass_credentials(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(nix_socket::setsockopt(&fd, sockopt::PassCred, &true)?)
+}
+
+/// The room [`recv_datagram_creds`] needs for its control data: one SCM_CREDENTIALS
+/// message. A caller allocates it once and reuses it.
+pub fn creds_space() -> Vec<u8> {
+    nix::cmsg_space!(nix_socket::UnixCredentials)
+}
+
+/// One datagram as [`recv_datagram_creds`] received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    /// How many bytes of it are in the buffer.
+    pub len: usize,
+    /// It was longer than the buffer: the rest is lost.
+    pub truncated: bool,
+    /// The sender's pid, as seen from our pid namespace; `None` when the kernel attached no
+    /// credentials that could be read (SO_PASSCRED off, or the datagram also carried fds,
+    /// which `space` has no room for: the kernel then closes those fds and truncates the
+    /// control data).
+    pub pid: Option<i32>,
+}
+
+/// Receives one datagram into `buf` with its sender's credentials (`recvmsg`, EINTR
+/// retried), using `space` (from [`creds_space`]) for the control data. WouldBlock on an
+/// empty non-blocking socket. Fds passed along with the datagram never reach us.
+pub fn recv_datagram_creds(fd: BorrowedFd<'_>, buf: &mut [u8], space: &mut [u8]) -> io::Result<Datagram> {
+    let mut iov = [io::IoSliceMut::new(buf)];
+    loop {
+        let flags = nix_socket::MsgFlags::MSG_CMSG_CLOEXEC;
+        let msg = match nix_socket::recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut *space), flags) {
+            Ok(m) => m,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let truncated = msg.flags.contains(nix_socket::MsgFlags::MSG_TRUNC);
+        let pid = msg.cmsgs().ok().and_then(|mut it| {
+            it.find_map(|c| match c {
+                nix_socket::ControlMessageOwned::ScmCredentials(cr) => Some(cr.pid()),
+                _ => None,
+            })
+        });
+        return Ok(Datagram { len: msg.bytes, truncated, pid });
+    }
+}
+
 /// A close-on-exec IPv4 or IPv6 socket (by `addr`'s family), with SO_REUSEADDR, bound to
 /// `addr` (skalibs `socket_bind46_reuse`), non-blocking if asked.
 pub fn bind_inet(kind: Kind, addr: SocketAddr, nonblock: bool) -> io::Result<OwnedFd> {

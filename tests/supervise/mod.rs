@@ -10,6 +10,7 @@ mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
 mod notify;
+mod notify_socket;
 mod pid1;
 mod runhelpers;
 // Named after the program it tests, as every module here is.

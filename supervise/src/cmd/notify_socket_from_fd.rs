@@ -21,11 +21,13 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
-use s6rs_sys::event::{poll, PollFd, PollFlags};
-use s6rs_sys::exec::{self, chainload, EnvMod, Fork};
+use s6rs_sys::event::{PollFd, PollFlags};
+use s6rs_sys::exec::{chainload, EnvMod, Fork};
 use s6rs_sys::{fd, proc, socket};
+
+use crate::sdnotify::{self, wait, HelperOpts, VAR};
 
 /// The command line (2.15's, with its long options).
 pub const SPEC: Spec = Spec {
@@ -45,9 +47,6 @@ pub const SPEC: Spec = Spec {
     ],
 };
 
-/// The environment variable naming the supervisor's socket.
-const VAR: &str = "NOTIFY_SOCKET";
-
 /// Exit code of the helper when prog closed the pipe without a newline.
 const EXIT_DIED: u8 = 1;
 /// Exit code of the helper when the timeout passed.
@@ -55,25 +54,18 @@ const EXIT_TIMEOUT: u8 = 99;
 
 /// Runs s6-notify-socket-from-fd.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut single = false;
+    let mut helper_opts = HelperOpts::default();
     let mut keep = false;
-    let mut timeout = 0u32;
     let mut notif = 1u32;
     let mut g = SPEC.getopt(&args);
     while let Some(opt) = g.next_long() {
         let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
+        if helper_opts.take(&opt)? {
+            continue;
+        }
         match opt.c {
-            'f' => single = true,
-            'F' => single = false,
             'k' => keep = true,
-            'd' => {
-                notif = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("notification-fd must be an unsigned integer"))?;
-            }
-            't' => {
-                timeout = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))?;
-            }
+            'd' => notif = sdnotify::fd_arg(&opt)?,
             _ => return Err(SPEC.usage_error()),
         }
     }
@@ -86,8 +78,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
     let Some(target) = std::env::var_os(VAR) else { return Err(chainload(prog, &[])) };
     let parent = proc::pid();
     let (r, w) = fd::pipe().map_err(|e| Fatal::sys("pipe", &e))?;
-    let forked = if single { exec::fork() } else { exec::doublefork() };
-    match forked.map_err(|e| Fatal::sys(if single { "fork" } else { "doublefork" }, &e))? {
+    match helper_opts.fork()? {
         Fork::Parent(_) => {
             drop(r);
             let w = fd::move_to(w, notif).map_err(|e| Fatal::sys("fd_move", &e))?;
@@ -99,19 +90,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         Fork::Child => {
             cli::rename_prog("s6-notify-socket-from-fd (child)");
             drop(w);
-            helper(&r, parent, target.as_bytes(), Deadline::from_ms(u64::from(timeout)))
-        }
-    }
-}
-
-/// Waits on `fds` until one has an event or the deadline passes: `false` on timeout.
-fn wait(fds: &mut [PollFd<'_>], deadline: Deadline) -> Result<bool, Fatal> {
-    loop {
-        if poll(fds, deadline).map_err(|e| Fatal::sys("poll", &e))? > 0 {
-            return Ok(true);
-        }
-        if deadline.passed() {
-            return Ok(false);
+            helper(&r, parent, target.as_bytes(), helper_opts.deadline())
         }
     }
 }
