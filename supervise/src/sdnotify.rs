@@ -41,7 +41,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 
-use s6rs_sys::cli::{parse_uint, Fatal, Opt};
+use s6rs_sys::cli::{parse_uint, Fatal, Flag, Opt, Show, Spec};
 use s6rs_sys::deadline::Deadline;
 use s6rs_sys::event::{poll, PollFd};
 use s6rs_sys::exec::{self, Fork};
@@ -140,6 +140,36 @@ impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
+}
+
+/// The option-table rows of [`HelperOpts`], for both bridges' `Spec`s.
+pub const HELPER_FLAGS: [Flag; 3] = [
+    Flag::new('f', Show::Own, "fork once: the helper stays a child of prog").long("no-doublefork"),
+    Flag::new('F', Show::LongOnly, "double-fork the helper (the default)").long("doublefork"),
+    Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)").long("timeout"),
+];
+
+/// Parses a bridge's command line: the [`HelperOpts`] options here, every other option
+/// through `other` (which refuses what it does not know); returns them and prog, which
+/// must not be empty.
+pub fn parse_bridge<'a>(
+    spec: &'a Spec,
+    args: &'a [OsString],
+    mut other: impl FnMut(&Opt) -> Result<(), Fatal>,
+) -> Result<(HelperOpts, &'a [OsString]), Fatal> {
+    let mut h = HelperOpts::default();
+    let mut g = spec.getopt(args);
+    while let Some(opt) = g.next_long() {
+        let opt = opt.map_err(|e| e.fatal(&spec.usage()))?;
+        if !h.take(&opt)? {
+            other(&opt)?;
+        }
+    }
+    let prog = g.operands();
+    if prog.is_empty() {
+        return Err(spec.usage_error());
+    }
+    Ok((h, prog))
 }
 
 /// The options both bridges take, beside their notification fd: `-f`/`-F` (fork once or

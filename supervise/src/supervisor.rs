@@ -749,7 +749,7 @@ impl Supervisor {
                 false
             }
             Err(e) => {
-                warn_sys(format_args!("open {}", sdnotify::FILE), &e);
+                warn_sys(format_args!("read {}", sdnotify::FILE), &e);
                 false
             }
         }

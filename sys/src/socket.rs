@@ -491,6 +491,25 @@ mod tests {
     }
 
     #[test]
+    fn credentials_come_with_each_datagram_and_truncation_is_told() {
+        let r = socket(Kind::Datagram, true).unwrap();
+        pass_credentials(r.as_fd()).unwrap();
+        let mut at = vec![b'@'];
+        at.extend_from_slice(&bind_abstract_auto(r.as_fd()).unwrap());
+        let s = socket(Kind::Datagram, false).unwrap();
+        let mut space = creds_space();
+        let mut buf = [0u8; 8];
+        send_datagram(s.as_fd(), &at, b"READY=1", None).unwrap();
+        let d = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap();
+        assert_eq!(d, Datagram { len: 7, truncated: false, pid: Some(crate::proc::pid()) });
+        send_datagram(s.as_fd(), &at, b"0123456789", None).unwrap();
+        let d = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap();
+        assert_eq!((d.len, d.truncated, &buf[..]), (8, true, &b"01234567"[..]));
+        let e = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
     fn bind_listen_accept_connect_and_names() {
         let d = scratch("basic");
         let path = d.join("s");

@@ -17,6 +17,10 @@
 //! 1 prog died first (upstream's page lists no code for this case), 99 timed out, 111
 //! system error.
 //!
+//! The socket, the `READY=1` rule, and the options, fork and wait it shares with
+//! s6-notify-socket-from-fd are in [`crate::sdnotify`], which s6-supervise's own
+//! `notify-socket` extension uses too.
+//!
 //! Unlike upstream 2.15, whose match needs a newline after `READY=1`, a datagram whose
 //! last line is `READY=1` without one counts: that is what `sd_notify(0, "READY=1")` sends.
 
@@ -30,7 +34,7 @@ use s6rs_sys::exec::{chainload, Fork};
 use s6rs_sys::{fd, proc};
 
 use super::notifyoncheck::notification_fd;
-use crate::sdnotify::{self, HelperOpts, Message, Socket};
+use crate::sdnotify::{self, Message, Socket};
 
 /// The command line (2.15's, with its long options).
 pub const SPEC: Spec = Spec {
@@ -42,10 +46,9 @@ pub const SPEC: Spec = Spec {
     flags: &[
         Flag::arg('3', "fd", Show::Own, "the notification fd (default: read ./notification-fd)")
             .long("notification-fd"),
-        Flag::new('f', Show::Own, "fork once: the helper stays a child of prog").long("no-doublefork"),
-        Flag::new('F', Show::LongOnly, "double-fork the helper (the default)").long("doublefork"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)")
-            .long("timeout"),
+        sdnotify::HELPER_FLAGS[0],
+        sdnotify::HELPER_FLAGS[1],
+        sdnotify::HELPER_FLAGS[2],
     ],
 };
 
@@ -56,23 +59,14 @@ const EXIT_TIMEOUT: u8 = 99;
 
 /// Runs s6-notify-fd-from-socket.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut helper_opts = HelperOpts::default();
     let mut notif = None;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
-        if helper_opts.take(&opt)? {
-            continue;
-        }
+    let (helper_opts, prog) = sdnotify::parse_bridge(&SPEC, &args, |opt| {
         match opt.c {
-            '3' => notif = Some(sdnotify::fd_arg(&opt)?),
+            '3' => notif = Some(sdnotify::fd_arg(opt)?),
             _ => return Err(SPEC.usage_error()),
         }
-    }
-    let prog = g.operands();
-    if prog.is_empty() {
-        return Err(SPEC.usage_error());
-    }
+        Ok(())
+    })?;
     let notif =
         fd::adopt(notification_fd(notif)?).map_err(|e| Fatal::sys("adopt the notification fd", &e))?;
     let sock = Socket::new(false).map_err(|e| Fatal::sys("create and autobind an abstract socket", &e))?;

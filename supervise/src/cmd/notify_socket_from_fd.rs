@@ -13,6 +13,9 @@
 //! an abstract socket), then `BARRIER=1` with a pipe's write end attached, and waits for
 //! the supervisor to close that fd, which says it has processed the notification.
 //!
+//! The options, fork and wait it shares with s6-notify-fd-from-socket are in
+//! [`crate::sdnotify`].
+//!
 //! The helper's exit codes are for clarity only: 0 notified, 1 prog closed the pipe (died)
 //! first, 99 timed out (`-t` milliseconds for the whole wait, barrier included; 0: never),
 //! 111 system error.
@@ -27,7 +30,7 @@ use s6rs_sys::event::{PollFd, PollFlags};
 use s6rs_sys::exec::{chainload, EnvMod, Fork};
 use s6rs_sys::{fd, proc, socket};
 
-use crate::sdnotify::{self, wait, HelperOpts, VAR};
+use crate::sdnotify::{self, wait, VAR};
 
 /// The command line (2.15's, with its long options).
 pub const SPEC: Spec = Spec {
@@ -39,10 +42,9 @@ pub const SPEC: Spec = Spec {
     flags: &[
         Flag::arg('d', "fd", Show::Own, "the fd prog writes its readiness newline to (default 1)")
             .long("notification-fd"),
-        Flag::new('f', Show::Own, "fork once: the helper stays a child of prog").long("no-doublefork"),
-        Flag::new('F', Show::LongOnly, "double-fork the helper (the default)").long("doublefork"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)")
-            .long("timeout"),
+        sdnotify::HELPER_FLAGS[0],
+        sdnotify::HELPER_FLAGS[1],
+        sdnotify::HELPER_FLAGS[2],
         Flag::new('k', Show::Own, "leave NOTIFY_SOCKET in prog's environment").long("keep-environment"),
     ],
 };
@@ -54,25 +56,16 @@ const EXIT_TIMEOUT: u8 = 99;
 
 /// Runs s6-notify-socket-from-fd.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut helper_opts = HelperOpts::default();
     let mut keep = false;
     let mut notif = 1u32;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
-        if helper_opts.take(&opt)? {
-            continue;
-        }
+    let (helper_opts, prog) = sdnotify::parse_bridge(&SPEC, &args, |opt| {
         match opt.c {
             'k' => keep = true,
-            'd' => notif = sdnotify::fd_arg(&opt)?,
+            'd' => notif = sdnotify::fd_arg(opt)?,
             _ => return Err(SPEC.usage_error()),
         }
-    }
-    let prog = g.operands();
-    if prog.is_empty() {
-        return Err(SPEC.usage_error());
-    }
+        Ok(())
+    })?;
     let notif =
         i32::try_from(notif).map_err(|_| Fatal::bad("notification-fd must be an unsigned integer"))?;
     let Some(target) = std::env::var_os(VAR) else { return Err(chainload(prog, &[])) };
