@@ -11,9 +11,9 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use super::interop_supervise::real_run;
 use super::notify::client_argv;
 use super::supervise::{service, Sup};
 use crate::support::*;
@@ -75,13 +75,6 @@ fn bound_abstract_names() -> Vec<String> {
         .filter(|n| n.starts_with('@'))
         .map(String::from)
         .collect()
-}
-
-fn real_run(prog: &str, args: &[&str], dir: &Path) -> (Option<i32>, String) {
-    let mut c = Command::new(real(prog));
-    c.args(args).arg(dir);
-    let out = run(c, T);
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn warnings(s: &Sup, what: &str) -> usize {
