@@ -6,14 +6,16 @@
 //! non-executable `run`, a non-executable `finish`, a setting that is not a number or not a
 //! signal, an fd of 0, `notification-fd` equal to `lock-fd`, a timeout beyond what upstream's
 //! unsigned int holds, a `max-death-tally` beyond 4096, and the same for `log/`, which must be
-//! a service directory itself. s6-rs adds no file of its own to a service directory, so there
-//! is no extension file to check.
+//! a service directory itself. The files of the s6-rs extensions are checked too:
+//! `notify-socket` (s6-supervise's own `NOTIFY_SOCKET`, `supervise::sdnotify`) must be a
+//! regular, empty file, since s6-supervise ignores any other with a warning.
 
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use s6rs_supervise::dtally;
+use s6rs_supervise::sdnotify;
 use s6rs_supervise::servicedir::{self, Setting};
 
 /// `s6-rs check`'s options.
@@ -124,6 +126,7 @@ fn check_one(dir: &Path, out: &mut Vec<Problem>) {
             what: format!("out of range (at most {})", dtally::MAX),
         });
     }
+    notify_socket(dir, out);
     for name in SIGNAL_FILES {
         match servicedir::signal(dir, name) {
             Ok(Setting::Invalid(s)) => {
@@ -134,6 +137,23 @@ fn check_one(dir: &Path, out: &mut Vec<Problem>) {
             }
             Ok(_) => {}
         }
+    }
+}
+
+/// The `notify-socket` extension file: absent, or a regular file that is empty.
+fn notify_socket(dir: &Path, out: &mut Vec<Problem>) {
+    let path = dir.join(sdnotify::FILE);
+    let mut bad = |what: String| out.push(Problem { path: path.clone(), what });
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => return bad(format!("unable to stat: {}", errtext(&e))),
+        Ok(m) if !m.is_file() => return bad("not a regular file".into()),
+        Ok(_) => {}
+    }
+    match sdnotify::setting(dir) {
+        Ok(Setting::Invalid(s)) => bad(format!("must be empty, holds {s:?}")),
+        Err(e) => bad(format!("unable to read: {}", errtext(&e))),
+        Ok(_) => {}
     }
 }
 
@@ -185,6 +205,7 @@ mod tests {
             ("max-death-tally", "4096"),
             ("down-signal", "SIGHUP\n"),
             ("reload-signal", "10"),
+            ("notify-socket", "\n"),
         ] {
             std::fs::write(d.join(f), v).unwrap();
         }
@@ -205,6 +226,7 @@ mod tests {
             ("timeout-finish", "-1"),
             ("max-death-tally", "4097"),
             ("down-signal", "SIGNOPE"),
+            ("notify-socket", "yes please\n"),
         ] {
             std::fs::write(d.join(f), v).unwrap();
         }
@@ -218,6 +240,7 @@ mod tests {
                 "timeout-kill: out of range (at most 4294967295)",
                 "timeout-finish: not an unsigned integer: \"-1\"",
                 "max-death-tally: out of range (at most 4096)",
+                "notify-socket: must be empty, holds \"yes please\"",
                 "down-signal: does not name a signal: \"SIGNOPE\"",
                 "log/run: missing",
             ]
@@ -228,7 +251,15 @@ mod tests {
         std::fs::write(d.join("notification-fd"), "5").unwrap();
         std::fs::write(d.join("lock-fd"), "5").unwrap();
         std::fs::write(d.join("log"), "").unwrap();
-        assert_eq!(whats(&check(&d), &d), ["lock-fd: same fd as notification-fd", "log: not a directory"]);
+        std::fs::create_dir(d.join("notify-socket")).unwrap();
+        assert_eq!(
+            whats(&check(&d), &d),
+            [
+                "lock-fd: same fd as notification-fd",
+                "notify-socket: not a regular file",
+                "log: not a directory"
+            ]
+        );
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod ftrig;
 pub(crate) mod instance;
 pub(crate) mod link;
 pub(crate) mod script;
+pub mod sdnotify;
 pub mod servicedir;
 pub(crate) mod supervisor;
 pub(crate) mod svscan;

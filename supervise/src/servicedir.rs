@@ -22,15 +22,14 @@ pub enum Setting<T> {
 /// supervisor must not be made to swallow a huge file.
 const MAX_READ: usize = 64;
 
-/// Reads the first line of `dir/name` (at most [`MAX_READ`] bytes), trimmed of surrounding
-/// whitespace. The open is non-blocking, so a fifo put there cannot hang a supervisor.
-fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
+/// Reads the start of `dir/name` (at most [`MAX_READ`] bytes): `None` when it is absent.
+/// The open is non-blocking, so a fifo put there cannot hang a supervisor.
+fn head(dir: &Path, name: &str, buf: &mut [u8; MAX_READ]) -> io::Result<Option<usize>> {
     let f = match s6rs_sys::fd::open_read_nb(&dir.join(name)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut buf = [0u8; MAX_READ];
     let mut len = 0;
     while len < buf.len() {
         match s6rs_sys::fd::read(std::os::fd::AsFd::as_fd(&f), &mut buf[len..]) {
@@ -40,8 +39,28 @@ fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
             Err(e) => return Err(e),
         }
     }
+    Ok(Some(len))
+}
+
+/// Reads the first line of `dir/name` (within its first [`MAX_READ`] bytes), trimmed of
+/// surrounding whitespace.
+fn first_line(dir: &Path, name: &str) -> io::Result<Option<String>> {
+    let mut buf = [0u8; MAX_READ];
+    let Some(len) = head(dir, name, &mut buf)? else { return Ok(None) };
     let line = buf[..len].split(|&c| c == b'\n').next().unwrap_or(&[]);
     Ok(Some(String::from_utf8_lossy(line).trim().to_owned()))
+}
+
+/// Reads a file that must be there and empty to turn something on (blanks allowed), such
+/// as `notify-socket`: `Invalid` with the start of what it holds otherwise.
+pub fn empty_file(dir: &Path, name: &str) -> io::Result<Setting<()>> {
+    let mut buf = [0u8; MAX_READ];
+    let Some(len) = head(dir, name, &mut buf)? else { return Ok(Setting::Absent) };
+    let text = String::from_utf8_lossy(&buf[..len]);
+    Ok(match text.trim() {
+        "" => Setting::Value(()),
+        s => Setting::Invalid(s.to_owned()),
+    })
 }
 
 /// Reads an unsigned integer file such as `notification-fd`, `timeout-kill` or

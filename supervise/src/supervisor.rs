@@ -24,6 +24,10 @@
 //! * a `notification-fd` or `lock-fd` of 0 or beyond RLIMIT_NOFILE is reported and ignored
 //!   (2.15 reports it and uses it anyway);
 //! * `./finish` gets `./finish` as argv\[0\] (upstream: `finish`).
+//!
+//! One s6-rs extension: a `notify-socket` file gives `./run` a `NOTIFY_SOCKET` whose
+//! `READY=1` is a readiness notification ([`crate::sdnotify`] documents it). The socket
+//! exists only while `./run` runs, and only with the file.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -42,6 +46,7 @@ use s6rs_sys::tai::Tain;
 use crate::control::{self, Signal};
 use crate::dtally;
 use crate::fifodir;
+use crate::sdnotify::{self, Message};
 use crate::servicedir::{self, Setting};
 use crate::svstatus::Status;
 
@@ -94,6 +99,7 @@ const REKILL: Duration = Duration::from_secs(5);
 const TOKEN_SIG: usize = 0;
 const TOKEN_CTL: usize = 1;
 const TOKEN_NOTIFY: usize = 2;
+const TOKEN_SDNOTIFY: usize = 3;
 
 const LOCK_FILE: &str = "supervise/service-lock";
 
@@ -129,6 +135,8 @@ pub(crate) struct Supervisor {
     cont: bool,
     /// The read end of the readiness pipe while `./run` may still notify.
     notify: Option<OwnedFd>,
+    /// The service's `NOTIFY_SOCKET` while `./run` runs, with a `notify-socket` file.
+    sdnotify: Option<sdnotify::Socket>,
 }
 
 impl Supervisor {
@@ -154,6 +162,7 @@ impl Supervisor {
             dying: false,
             cont: true,
             notify: None,
+            sdnotify: None,
         })
     }
 
@@ -163,10 +172,13 @@ impl Supervisor {
         self.event(b"s");
         while self.cont {
             s6rs_sys::proc::release_free_memory();
-            let [sig, ctl, notif] =
+            let [sig, ctl, notif, sdnotif] =
                 self.lp.wait_tokens(self.deadline).map_err(|e| Fatal::sys("wait for events", &e))?;
             if notif && self.notify.is_some() {
                 self.on_notify();
+            }
+            if sdnotif && self.sdnotify.is_some() {
+                self.on_sdnotify();
             }
             if sig {
                 self.on_signals()?;
@@ -257,18 +269,50 @@ impl Supervisor {
             let Some(fd) = self.notify.as_ref() else { return };
             match s6rs_sys::fd::read(fd.as_fd(), &mut buf) {
                 Ok(n) if n > 0 && !buf[..n].contains(&b'\n') => continue,
-                Ok(n) if n > 0 => {
-                    self.nextstart = Some(Instant::now() + PACE);
-                    self.status.readystamp = Tain::now();
-                    self.status.ready = true;
-                    self.announce();
-                    self.event(b"U");
-                    self.close_notify();
-                }
+                Ok(n) if n > 0 => self.became_ready(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 _ => self.close_notify(),
             }
         }
+    }
+
+    /// Reads the service's `NOTIFY_SOCKET` dry: the first `READY=1` from the service's
+    /// process group makes it ready, the rest is dropped. Never inlined: its 8 KiB buffer
+    /// would otherwise sit in the main loop's frame, whose stack probe would touch those
+    /// pages in every supervisor, with the file or without.
+    #[inline(never)]
+    fn on_sdnotify(&mut self) {
+        let mut buf = [0u8; sdnotify::DATAGRAM_MAX];
+        let pgid = self.status.pid as i32;
+        loop {
+            let Some(sock) = self.sdnotify.as_mut() else { return };
+            match sock.recv_from(&mut buf, pgid) {
+                // The socket lives only while `./run` does, so not ready means not yet.
+                Ok(Some(Message::Ready)) if !self.status.ready => self.became_ready(),
+                Ok(Some(Message::Oversized)) => warn(format_args!(
+                    "ignoring a NOTIFY_SOCKET datagram of more than {} bytes",
+                    sdnotify::DATAGRAM_MAX
+                )),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    // Not expected on a datagram socket; stop reading it rather than spin.
+                    warn_sys("read the notify socket", &e);
+                    self.close_sdnotify();
+                }
+            }
+        }
+    }
+
+    /// The service said it is ready (once per run, by either channel): the readiness
+    /// pipe is no longer needed.
+    fn became_ready(&mut self) {
+        self.nextstart = Some(Instant::now() + PACE);
+        self.status.readystamp = Tain::now();
+        self.status.ready = true;
+        self.announce();
+        self.event(b"U");
+        self.close_notify();
     }
 
     /// The transition table: every (state, event) cell.
@@ -491,6 +535,15 @@ impl Supervisor {
                 Err(e) => return self.start_failed("create notification pipe", &e),
             }
         }
+        let mut sock = None;
+        if self.notify_socket_wanted() {
+            let made = sdnotify::Socket::new(true)
+                .and_then(|s| cmd.env(&[(OsString::from(sdnotify::VAR), Some(s.env_value()))]).map(|_| s));
+            match made {
+                Ok(s) => sock = Some(s),
+                Err(e) => return self.start_failed("create the notify socket", &e),
+            }
+        }
         // The supervisor must not wait for the exec (that would delay the `u` event, and
         // s6-svc -wu, by the exec), but a ./run that is missing or not executable is its
         // error, with the warning and the 60-second retry; an exec that fails later (a bad
@@ -507,6 +560,12 @@ impl Supervisor {
             match self.lp.add(r.as_fd(), TOKEN_NOTIFY, Watch::Read) {
                 Ok(()) => self.notify = Some(r),
                 Err(e) => warn_sys("watch the notification pipe", &e),
+            }
+        }
+        if let Some(s) = sock {
+            match self.lp.add(s.as_fd(), TOKEN_SDNOTIFY, Watch::Read) {
+                Ok(()) => self.sdnotify = Some(s),
+                Err(e) => warn_sys("watch the notify socket", &e),
             }
         }
         self.deadline = Deadline::Never;
@@ -533,6 +592,7 @@ impl Supervisor {
         self.dying = false;
         self.status.stamp = Tain::now();
         self.close_notify();
+        self.close_sdnotify();
 
         let n = self
             .read_uint("max-death-tally")
@@ -669,6 +729,29 @@ impl Supervisor {
     fn close_notify(&mut self) {
         if let Some(fd) = self.notify.take() {
             let _ = self.lp.remove(fd.as_fd());
+        }
+    }
+
+    fn close_sdnotify(&mut self) {
+        if let Some(s) = self.sdnotify.take() {
+            let _ = self.lp.remove(s.as_fd());
+        }
+    }
+
+    /// Whether `./run` gets a `NOTIFY_SOCKET`: a `notify-socket` file that is there and
+    /// valid; a bad one is reported and the service runs without.
+    fn notify_socket_wanted(&self) -> bool {
+        match sdnotify::setting(Path::new(".")) {
+            Ok(Setting::Value(())) => true,
+            Ok(Setting::Absent) => false,
+            Ok(Setting::Invalid(_)) => {
+                warn(format_args!("invalid {} (it must be empty)", sdnotify::FILE));
+                false
+            }
+            Err(e) => {
+                warn_sys(format_args!("read {}", sdnotify::FILE), &e);
+                false
+            }
         }
     }
 

@@ -32,6 +32,12 @@ pub fn setsid() -> io::Result<i32> {
     Ok(nix::unistd::setsid()?.as_raw())
 }
 
+/// The process group of process `pid` (ESRCH once it is gone). Never pass 0: that asks
+/// for our own group.
+pub fn pgid_of(pid: i32) -> io::Result<i32> {
+    Ok(nix::unistd::getpgid(Some(Pid::from_raw(pid)))?.as_raw())
+}
+
 /// Makes this process the leader of a new process group (`setpgid(0, 0)`).
 pub fn new_process_group() -> io::Result<()> {
     Ok(nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?)

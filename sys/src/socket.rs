@@ -395,6 +395,55 @@ pub fn recv_datagram(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     }
 }
 
+/// Asks the kernel to attach the sender's credentials to every datagram `fd` receives
+/// (SO_PASSCRED), whether or not the sender sends them: what [`recv_datagram_creds`] reads.
+pub fn pass_credentials(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(nix_socket::setsockopt(&fd, sockopt::PassCred, &true)?)
+}
+
+/// The room [`recv_datagram_creds`] needs for its control data: one SCM_CREDENTIALS
+/// message. A caller allocates it once and reuses it.
+pub fn creds_space() -> Vec<u8> {
+    nix::cmsg_space!(nix_socket::UnixCredentials)
+}
+
+/// One datagram as [`recv_datagram_creds`] received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram {
+    /// How many bytes of it are in the buffer.
+    pub len: usize,
+    /// It was longer than the buffer: the rest is lost.
+    pub truncated: bool,
+    /// The sender's pid, as seen from our pid namespace; `None` when the kernel attached no
+    /// credentials that could be read (SO_PASSCRED off, or the datagram also carried fds,
+    /// which `space` has no room for: the kernel then closes those fds and truncates the
+    /// control data).
+    pub pid: Option<i32>,
+}
+
+/// Receives one datagram into `buf` with its sender's credentials (`recvmsg`, EINTR
+/// retried), using `space` (from [`creds_space`]) for the control data. WouldBlock on an
+/// empty non-blocking socket. Fds passed along with the datagram never reach us.
+pub fn recv_datagram_creds(fd: BorrowedFd<'_>, buf: &mut [u8], space: &mut [u8]) -> io::Result<Datagram> {
+    let mut iov = [io::IoSliceMut::new(buf)];
+    loop {
+        let flags = nix_socket::MsgFlags::MSG_CMSG_CLOEXEC;
+        let msg = match nix_socket::recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut *space), flags) {
+            Ok(m) => m,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let truncated = msg.flags.contains(nix_socket::MsgFlags::MSG_TRUNC);
+        let pid = msg.cmsgs().ok().and_then(|mut it| {
+            it.find_map(|c| match c {
+                nix_socket::ControlMessageOwned::ScmCredentials(cr) => Some(cr.pid()),
+                _ => None,
+            })
+        });
+        return Ok(Datagram { len: msg.bytes, truncated, pid });
+    }
+}
+
 /// A close-on-exec IPv4 or IPv6 socket (by `addr`'s family), with SO_REUSEADDR, bound to
 /// `addr` (skalibs `socket_bind46_reuse`), non-blocking if asked.
 pub fn bind_inet(kind: Kind, addr: SocketAddr, nonblock: bool) -> io::Result<OwnedFd> {
@@ -439,6 +488,25 @@ mod tests {
             send_datagram(s.as_fd(), &[b'x'; 200], b"", None).unwrap_err().raw_os_error(),
             Some(libc::ENAMETOOLONG)
         );
+    }
+
+    #[test]
+    fn credentials_come_with_each_datagram_and_truncation_is_told() {
+        let r = socket(Kind::Datagram, true).unwrap();
+        pass_credentials(r.as_fd()).unwrap();
+        let mut at = vec![b'@'];
+        at.extend_from_slice(&bind_abstract_auto(r.as_fd()).unwrap());
+        let s = socket(Kind::Datagram, false).unwrap();
+        let mut space = creds_space();
+        let mut buf = [0u8; 8];
+        send_datagram(s.as_fd(), &at, b"READY=1", None).unwrap();
+        let d = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap();
+        assert_eq!(d, Datagram { len: 7, truncated: false, pid: Some(crate::proc::pid()) });
+        send_datagram(s.as_fd(), &at, b"0123456789", None).unwrap();
+        let d = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap();
+        assert_eq!((d.len, d.truncated, &buf[..]), (8, true, &b"01234567"[..]));
+        let e = recv_datagram_creds(r.as_fd(), &mut buf, &mut space).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::support::*;
 
 const T: Duration = Duration::from_secs(5);
 
-fn real_run(prog: &str, args: &[&str], dir: &Path) -> (Option<i32>, String) {
+pub(crate) fn real_run(prog: &str, args: &[&str], dir: &Path) -> (Option<i32>, String) {
     let mut c = Command::new(real(prog));
     c.args(args).arg(dir);
     let out = run(c, Duration::from_secs(10));

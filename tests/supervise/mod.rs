@@ -11,6 +11,7 @@ mod interop_runhelpers;
 mod interop_supervise;
 mod interop_svscan;
 mod notify;
+mod notify_socket;
 mod runhelpers;
 // Named after the program it tests, as every module here is.
 #[allow(clippy::module_inception)]

@@ -26,10 +26,13 @@ const T: Duration = Duration::from_secs(10);
 /// The environment variable that makes [`notify_client`] act, and says how.
 const CLIENT: &str = "S6RS_TEST_NOTIFY_CLIENT";
 
-/// Not a test: the `NOTIFY_SOCKET` daemon the s6-notify-fd-from-socket tests run, by
-/// re-running this test binary with only this function selected and [`CLIENT`] set to
-/// `ready` (announce readiness among other lines, then stay up), `silent` (never announce
-/// it) or `die` (exit 3 without announcing it). Ignored in normal runs.
+/// Not a test: the `NOTIFY_SOCKET` daemon the notify tests run, by re-running this test
+/// binary with only this function selected and [`CLIENT`] set to its steps, comma-separated:
+/// `ready` (announce readiness among other lines), `silent` (nothing), `die` (exit 3),
+/// `garbage` (datagrams that are no readiness: binary, empty, near misses), `big` (a
+/// `READY=1` datagram longer than any supervisor's buffer), `wait:FILE` (until FILE exists
+/// in the current directory, bounded). After the last step it stays up. Ignored in normal
+/// runs.
 #[test]
 #[ignore = "the NOTIFY_SOCKET daemon other tests run; not a test of its own"]
 fn notify_client() {
@@ -39,17 +42,36 @@ fn notify_client() {
     let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     let s = UnixDatagram::unbound().unwrap();
     s.send_to_addr(b"STATUS=starting\nREADY=0\n", &addr).unwrap();
-    match mode.as_str() {
-        // The READY=1 line last and without a newline, as sd_notify sends it.
-        "ready" => s.send_to_addr(b"STATUS=up\nREADY=1", &addr).unwrap(),
-        "silent" => 0,
-        _ => std::process::exit(3),
-    };
+    for step in mode.split(',') {
+        match step {
+            // The READY=1 line last and without a newline, as sd_notify sends it.
+            "ready" => drop(s.send_to_addr(b"STATUS=up\nREADY=1", &addr).unwrap()),
+            "silent" => {}
+            "garbage" => {
+                for d in
+                    [&b"\xff\xfe\0READY=1\0"[..], b"", b"READY=1x", b" READY=1\n", b"READY=1\r\n", b"READY"]
+                {
+                    s.send_to_addr(d, &addr).unwrap();
+                }
+            }
+            "big" => {
+                let mut d = b"READY=1\n".to_vec();
+                d.resize(64 * 1024, b'x');
+                s.send_to_addr(&d, &addr).unwrap();
+            }
+            w if w.starts_with("wait:") => {
+                let f = &w["wait:".len()..];
+                assert!(wait_until(Duration::from_secs(30), || Path::new(f).exists()), "no {f}");
+            }
+            "die" => std::process::exit(3),
+            other => panic!("unknown step {other:?}"),
+        }
+    }
     std::thread::sleep(Duration::from_secs(60));
 }
 
 /// A command line that re-runs this test binary as [`notify_client`] in `mode`.
-fn client_argv(mode: &str) -> (Vec<String>, (&'static str, String)) {
+pub(crate) fn client_argv(mode: &str) -> (Vec<String>, (&'static str, String)) {
     let exe = std::env::current_exe().unwrap().display().to_string();
     let path = module_path!().split_once("::").map(|(_, p)| p).unwrap().to_owned();
     let args =

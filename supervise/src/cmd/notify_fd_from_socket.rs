@@ -17,19 +17,24 @@
 //! 1 prog died first (upstream's page lists no code for this case), 99 timed out, 111
 //! system error.
 //!
+//! The socket, the `READY=1` rule, and the options, fork and wait it shares with
+//! s6-notify-socket-from-fd are in [`crate::sdnotify`], which s6-supervise's own
+//! `notify-socket` extension uses too.
+//!
 //! Unlike upstream 2.15, whose match needs a newline after `READY=1`, a datagram whose
 //! last line is `READY=1` without one counts: that is what `sd_notify(0, "READY=1")` sends.
 
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 
-use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
-use s6rs_sys::event::{poll, PollFd, PollFlags};
-use s6rs_sys::exec::{self, chainload, Fork};
-use s6rs_sys::{fd, proc, socket};
+use s6rs_sys::event::{PollFd, PollFlags};
+use s6rs_sys::exec::{chainload, Fork};
+use s6rs_sys::{fd, proc};
 
 use super::notifyoncheck::notification_fd;
+use crate::sdnotify::{self, Message, Socket};
 
 /// The command line (2.15's, with its long options).
 pub const SPEC: Spec = Spec {
@@ -41,15 +46,11 @@ pub const SPEC: Spec = Spec {
     flags: &[
         Flag::arg('3', "fd", Show::Own, "the notification fd (default: read ./notification-fd)")
             .long("notification-fd"),
-        Flag::new('f', Show::Own, "fork once: the helper stays a child of prog").long("no-doublefork"),
-        Flag::new('F', Show::LongOnly, "double-fork the helper (the default)").long("doublefork"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)")
-            .long("timeout"),
+        sdnotify::HELPER_FLAGS[0],
+        sdnotify::HELPER_FLAGS[1],
+        sdnotify::HELPER_FLAGS[2],
     ],
 };
-
-/// The most bytes of one datagram looked at (upstream's buffer).
-const DATAGRAM_MAX: usize = 8191;
 
 /// Exit code of the helper when prog died before notifying.
 const EXIT_DIED: u8 = 1;
@@ -58,36 +59,17 @@ const EXIT_TIMEOUT: u8 = 99;
 
 /// Runs s6-notify-fd-from-socket.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut single = false;
-    let mut timeout = 0u32;
     let mut notif = None;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
+    let (helper_opts, prog) = sdnotify::parse_bridge(&SPEC, &args, |opt| {
         match opt.c {
-            'f' => single = true,
-            'F' => single = false,
-            '3' => {
-                let n = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("notification-fd must be an unsigned integer"))?;
-                notif = Some(n);
-            }
-            't' => {
-                timeout = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))?;
-            }
+            '3' => notif = Some(sdnotify::fd_arg(opt)?),
             _ => return Err(SPEC.usage_error()),
         }
-    }
-    let prog = g.operands();
-    if prog.is_empty() {
-        return Err(SPEC.usage_error());
-    }
+        Ok(())
+    })?;
     let notif =
         fd::adopt(notification_fd(notif)?).map_err(|e| Fatal::sys("adopt the notification fd", &e))?;
-    let sock = socket::socket(socket::Kind::Datagram, true).map_err(|e| Fatal::sys("create socket", &e))?;
-    let name = socket::bind_abstract_auto(sock.as_fd())
-        .map_err(|e| Fatal::sys("autobind to an abstract socket", &e))?;
+    let sock = Socket::new(false).map_err(|e| Fatal::sys("create and autobind an abstract socket", &e))?;
     // Kernels before 5.3 have no pidfds: the helper then learns of prog's death only
     // through the notification fd, as upstream does.
     let me = match proc::pidfd_open(proc::pid()) {
@@ -95,31 +77,24 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => None,
         Err(e) => return Err(Fatal::sys("open a pidfd", &e)),
     };
-    let forked = if single { exec::fork() } else { exec::doublefork() };
-    match forked.map_err(|e| Fatal::sys(if single { "fork" } else { "doublefork" }, &e))? {
+    match helper_opts.fork()? {
         Fork::Parent(_) => {
             // Only the helper may write readiness; prog must not see the socket as its own.
+            let value = sock.env_value();
             drop((sock, notif, me));
-            let mut value = OsString::from("@");
-            value.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&name));
-            Err(chainload(prog, &[(OsString::from("NOTIFY_SOCKET"), Some(value))]))
+            Err(chainload(prog, &[(OsString::from(sdnotify::VAR), Some(value))]))
         }
         Fork::Child => {
             cli::rename_prog("s6-notify-fd-from-socket (child)");
-            helper(&sock, &notif, &me, Deadline::from_ms(u64::from(timeout)))
+            helper(&sock, &notif, &me, helper_opts.deadline())
         }
     }
 }
 
-/// Whether a datagram holds the line `READY=1`.
-fn says_ready(msg: &[u8]) -> bool {
-    msg.split(|&b| b == b'\n').any(|line| line == b"READY=1")
-}
-
 /// The helper: wait for `READY=1`, prog's death, the notification fd's reader going away,
 /// or the deadline.
-fn helper(sock: &OwnedFd, notif: &OwnedFd, prog: &Option<OwnedFd>, deadline: Deadline) -> Result<u8, Fatal> {
-    let mut buf = vec![0u8; DATAGRAM_MAX];
+fn helper(sock: &Socket, notif: &OwnedFd, prog: &Option<OwnedFd>, deadline: Deadline) -> Result<u8, Fatal> {
+    let mut buf = vec![0u8; sdnotify::DATAGRAM_MAX];
     loop {
         // The notification fd is polled for nothing: poll still reports its errors, which
         // is how a pipe's write end learns that the supervisor closed the reading end.
@@ -133,19 +108,15 @@ fn helper(sock: &OwnedFd, notif: &OwnedFd, prog: &Option<OwnedFd>, deadline: Dea
             PollFd::new(prog_fd, prog_events),
             PollFd::new(notif.as_fd(), PollFlags::empty()),
         ];
-        let n = poll(&mut fds, deadline).map_err(|e| Fatal::sys("poll", &e))?;
-        if n == 0 {
-            if deadline.passed() {
-                return Err(Fatal::new(EXIT_TIMEOUT, "timed out waiting for notification"));
-            }
-            continue;
+        if !sdnotify::wait(&mut fds, deadline)? {
+            return Err(Fatal::new(EXIT_TIMEOUT, "timed out waiting for notification"));
         }
         let ev = |i: usize| fds[i].revents().unwrap_or(PollFlags::empty());
         let (sock_ready, died, gone) = (!ev(0).is_empty(), !ev(1).is_empty(), !ev(2).is_empty());
         if sock_ready {
             loop {
-                match socket::recv_datagram(sock.as_fd(), &mut buf) {
-                    Ok(n) if says_ready(&buf[..n]) => {
+                match sock.recv(&mut buf) {
+                    Ok(Message::Ready) => {
                         return match fd::write_all(notif.as_fd(), b"\n") {
                             Ok(()) => Ok(0),
                             Err(e) => Err(Fatal::sys("write to the notification fd", &e)),
@@ -160,21 +131,5 @@ fn helper(sock: &OwnedFd, notif: &OwnedFd, prog: &Option<OwnedFd>, deadline: Dea
         if died || gone {
             return Ok(EXIT_DIED);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ready_is_a_whole_line_anywhere_in_the_datagram() {
-        assert!(says_ready(b"READY=1"));
-        assert!(says_ready(b"READY=1\n"));
-        assert!(says_ready(b"STATUS=up\nREADY=1\nMAINPID=4\n"));
-        assert!(!says_ready(b"READY=0\n"));
-        assert!(!says_ready(b"XREADY=1\n"));
-        assert!(!says_ready(b"READY=10\n"));
-        assert!(!says_ready(b""));
     }
 }

@@ -13,6 +13,9 @@
 //! an abstract socket), then `BARRIER=1` with a pipe's write end attached, and waits for
 //! the supervisor to close that fd, which says it has processed the notification.
 //!
+//! The options, fork and wait it shares with s6-notify-fd-from-socket are in
+//! [`crate::sdnotify`].
+//!
 //! The helper's exit codes are for clarity only: 0 notified, 1 prog closed the pipe (died)
 //! first, 99 timed out (`-t` milliseconds for the whole wait, barrier included; 0: never),
 //! 111 system error.
@@ -21,11 +24,13 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-use s6rs_sys::cli::{self, parse_uint, Fatal, Flag, Show, Spec};
+use s6rs_sys::cli::{self, Fatal, Flag, Show, Spec};
 use s6rs_sys::deadline::Deadline;
-use s6rs_sys::event::{poll, PollFd, PollFlags};
-use s6rs_sys::exec::{self, chainload, EnvMod, Fork};
+use s6rs_sys::event::{PollFd, PollFlags};
+use s6rs_sys::exec::{chainload, EnvMod, Fork};
 use s6rs_sys::{fd, proc, socket};
+
+use crate::sdnotify::{self, wait, VAR};
 
 /// The command line (2.15's, with its long options).
 pub const SPEC: Spec = Spec {
@@ -37,16 +42,12 @@ pub const SPEC: Spec = Spec {
     flags: &[
         Flag::arg('d', "fd", Show::Own, "the fd prog writes its readiness newline to (default 1)")
             .long("notification-fd"),
-        Flag::new('f', Show::Own, "fork once: the helper stays a child of prog").long("no-doublefork"),
-        Flag::new('F', Show::LongOnly, "double-fork the helper (the default)").long("doublefork"),
-        Flag::arg('t', "timeout", Show::Own, "give up after this many milliseconds (0: never)")
-            .long("timeout"),
+        sdnotify::HELPER_FLAGS[0],
+        sdnotify::HELPER_FLAGS[1],
+        sdnotify::HELPER_FLAGS[2],
         Flag::new('k', Show::Own, "leave NOTIFY_SOCKET in prog's environment").long("keep-environment"),
     ],
 };
-
-/// The environment variable naming the supervisor's socket.
-const VAR: &str = "NOTIFY_SOCKET";
 
 /// Exit code of the helper when prog closed the pipe without a newline.
 const EXIT_DIED: u8 = 1;
@@ -55,39 +56,22 @@ const EXIT_TIMEOUT: u8 = 99;
 
 /// Runs s6-notify-socket-from-fd.
 pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
-    let mut single = false;
     let mut keep = false;
-    let mut timeout = 0u32;
     let mut notif = 1u32;
-    let mut g = SPEC.getopt(&args);
-    while let Some(opt) = g.next_long() {
-        let opt = opt.map_err(|e| e.fatal(&SPEC.usage()))?;
+    let (helper_opts, prog) = sdnotify::parse_bridge(&SPEC, &args, |opt| {
         match opt.c {
-            'f' => single = true,
-            'F' => single = false,
             'k' => keep = true,
-            'd' => {
-                notif = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("notification-fd must be an unsigned integer"))?;
-            }
-            't' => {
-                timeout = parse_uint(opt.arg_str())
-                    .ok_or_else(|| Fatal::bad("timeout must be an unsigned integer"))?;
-            }
+            'd' => notif = sdnotify::fd_arg(opt)?,
             _ => return Err(SPEC.usage_error()),
         }
-    }
-    let prog = g.operands();
-    if prog.is_empty() {
-        return Err(SPEC.usage_error());
-    }
+        Ok(())
+    })?;
     let notif =
         i32::try_from(notif).map_err(|_| Fatal::bad("notification-fd must be an unsigned integer"))?;
     let Some(target) = std::env::var_os(VAR) else { return Err(chainload(prog, &[])) };
     let parent = proc::pid();
     let (r, w) = fd::pipe().map_err(|e| Fatal::sys("pipe", &e))?;
-    let forked = if single { exec::fork() } else { exec::doublefork() };
-    match forked.map_err(|e| Fatal::sys(if single { "fork" } else { "doublefork" }, &e))? {
+    match helper_opts.fork()? {
         Fork::Parent(_) => {
             drop(r);
             let w = fd::move_to(w, notif).map_err(|e| Fatal::sys("fd_move", &e))?;
@@ -99,19 +83,7 @@ pub fn run(args: Vec<OsString>) -> Result<u8, Fatal> {
         Fork::Child => {
             cli::rename_prog("s6-notify-socket-from-fd (child)");
             drop(w);
-            helper(&r, parent, target.as_bytes(), Deadline::from_ms(u64::from(timeout)))
-        }
-    }
-}
-
-/// Waits on `fds` until one has an event or the deadline passes: `false` on timeout.
-fn wait(fds: &mut [PollFd<'_>], deadline: Deadline) -> Result<bool, Fatal> {
-    loop {
-        if poll(fds, deadline).map_err(|e| Fatal::sys("poll", &e))? > 0 {
-            return Ok(true);
-        }
-        if deadline.passed() {
-            return Ok(false);
+            helper(&r, parent, target.as_bytes(), helper_opts.deadline())
         }
     }
 }
