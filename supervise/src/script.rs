@@ -1,5 +1,6 @@
 //! Writing services for later: what s6-instance-maker and s6-usertree-maker share. Shell
-//! quoting and our programs' absolute paths for the `/bin/sh` run scripts they write (see
+//! quoting and our programs' absolute paths for the `/bin/sh` run scripts they (and
+//! s6-svscanboot) write (see
 //! docs/ARCHITECTURE.md: upstream writes execline ones), the catch-all logger (its options
 //! and its `s6-log` run script), the `-r service/logger/pipeline` names of s6-rc source
 //! directories, and the writing of a service or s6-rc source directory with upstream's
@@ -15,15 +16,35 @@ use s6rs_sys::{exec, fd};
 
 use crate::instance;
 
-/// `s` quoted for the shell: single quotes, each `'` written as `'\''`.
-pub(crate) fn quote(s: &[u8]) -> String {
-    format!("'{}'", String::from_utf8_lossy(s).replace('\'', "'\\''"))
+/// `s` quoted for the shell, byte for byte: single quotes, each `'` written as `'\''`.
+pub(crate) fn quote_bytes(s: &[u8]) -> Vec<u8> {
+    let mut q = Vec::with_capacity(s.len() + 2);
+    q.push(b'\'');
+    for &b in s {
+        if b == b'\'' {
+            q.extend_from_slice(b"'\\''");
+        } else {
+            q.push(b);
+        }
+    }
+    q.push(b'\'');
+    q
 }
 
-/// One of our programs, by absolute path, quoted: a generated script runs the s6-rs of the
-/// installation that wrote it, never what PATH finds.
+/// [`quote_bytes`] for the makers' text scripts (bytes that are not UTF-8 become U+FFFD).
+pub(crate) fn quote(s: &[u8]) -> String {
+    String::from_utf8_lossy(&quote_bytes(s)).into_owned()
+}
+
+/// One of our programs, by absolute path, quoted byte for byte: a generated script runs the
+/// s6-rs of the installation that wrote it, never what PATH finds.
+pub(crate) fn ours_bytes(name: &str) -> Vec<u8> {
+    quote_bytes(exec::sibling(name).as_os_str().as_bytes())
+}
+
+/// [`ours_bytes`] as text.
 pub(crate) fn ours(name: &str) -> String {
-    quote(exec::sibling(name).as_os_str().as_bytes())
+    String::from_utf8_lossy(&ours_bytes(name)).into_owned()
 }
 
 /// The logger options, in the makers' usage-line order: `[ -l loguser ] [ -t stamptype ]
@@ -247,6 +268,8 @@ mod tests {
     fn quoting_survives_quotes() {
         assert_eq!(quote(b"a b"), "'a b'");
         assert_eq!(quote(b"it's"), "'it'\\''s'");
+        // Byte for byte where a path is not UTF-8 (s6-svscanboot's logdir).
+        assert_eq!(quote_bytes(b"\xff'"), b"'\xff'\\'''");
     }
 
     #[test]

@@ -54,6 +54,8 @@ use s6rs_sys::cli::{self, parse_uint, show, Fatal, Flag, Show, Spec};
 use s6rs_sys::exec::{self, chainload};
 use s6rs_sys::{fd, proc, user};
 
+use crate::script;
+
 /// The command line, as 2.15.1's program prints it, with its long options.
 pub const SPEC: Spec = Spec {
     name: "s6-svscanboot",
@@ -256,28 +258,14 @@ fn catchall_dir(o: &Options, runtime: Option<OsString>) -> Result<PathBuf, Fatal
     Ok(given.unwrap_or(Path::new("/run/uncaught-logs")).to_path_buf())
 }
 
-/// `s` quoted for the shell: single quotes, each `'` written as `'\''`.
-fn sh_quote(s: &[u8]) -> Vec<u8> {
-    let mut q = vec![b'\''];
-    for &b in s {
-        if b == b'\'' {
-            q.extend_from_slice(b"'\\''");
-        } else {
-            q.push(b);
-        }
-    }
-    q.push(b'\'');
-    q
-}
-
 /// The logger's run script.
 fn run_script(o: &Options, logdir: &Path) -> Vec<u8> {
-    let prog = |name: &str| sh_quote(exec::sibling(name).as_os_str().as_bytes());
+    let prog = script::ours_bytes;
     let mut s = b"#!/bin/sh -e\nexec 1>&2 <fifo\nexec ".to_vec();
     if let Some(u) = &o.user {
         s.extend(prog("s6-setuidgid"));
         s.push(b' ');
-        s.extend(sh_quote(u.as_bytes()));
+        s.extend(script::quote_bytes(u.as_bytes()));
         s.push(b' ');
     }
     s.extend_from_slice(b"env -i ");
@@ -289,7 +277,7 @@ fn run_script(o: &Options, logdir: &Path) -> Vec<u8> {
     }
     s.extend_from_slice(o.directives.as_bytes());
     s.push(b' ');
-    s.extend(sh_quote(logdir.as_os_str().as_bytes()));
+    s.extend(script::quote_bytes(logdir.as_os_str().as_bytes()));
     s.push(b'\n');
     s
 }
@@ -404,12 +392,6 @@ mod tests {
             (e.code, e.msg.as_str()),
             (100, "--catchall-stdout and --console cannot be used together")
         );
-    }
-
-    #[test]
-    fn shell_quoting_survives_quotes() {
-        assert_eq!(sh_quote(b"a b"), b"'a b'");
-        assert_eq!(sh_quote(b"it's"), b"'it'\\''s'");
     }
 
     #[test]
